@@ -1,0 +1,1 @@
+# fuzz.mk — fuzz targets (spec/architecture.md §Fuzzing).

@@ -1,0 +1,291 @@
+/* block.h — the block layer: the driver table every format and protocol fills in, image nodes,
+ * and the I/O entry points the commands use (spec/architecture.md §Block layer). */
+#ifndef QIMG_BLOCK_BLOCK_H
+#define QIMG_BLOCK_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/error.h"
+#include "../util/json.h"
+#include "../util/options.h"
+
+typedef struct block_node block_node;
+typedef struct block_driver block_driver;
+
+/* ---- open flags ---- */
+enum {
+    BLOCK_OPEN_READ_WRITE = 1 << 0,   /* open for writing (takes the write permission and lock) */
+    BLOCK_OPEN_NO_BACKING = 1 << 1,   /* do not open the backing chain */
+    BLOCK_OPEN_FORCE_SHARE = 1 << 2,  /* -U: take no locks that exclude other writers */
+    BLOCK_OPEN_CACHE_DIRECT = 1 << 3, /* cache=none/directsync: O_DIRECT */
+    BLOCK_OPEN_NO_FLUSH = 1 << 4,     /* cache=unsafe: flushes are no-ops */
+    BLOCK_OPEN_NO_IO = 1 << 5,        /* metadata only (info): encrypted images need no key */
+    BLOCK_OPEN_CHECK = 1 << 6,        /* opened by check: tolerate damage the check reports */
+    BLOCK_OPEN_PROBED = 1 << 7,       /* the format was guessed (raw: block 0 writes restricted) */
+    BLOCK_OPEN_WRITE_THROUGH = 1 << 8,/* cache=writethrough/directsync: flush after each write */
+    BLOCK_OPEN_REPAIR = 1 << 9,       /* check -r: opened read-write to repair */
+    BLOCK_OPEN_NO_RESIZE_SHARE = 1 << 10, /* take (and refuse to share) the resize permission */
+};
+
+/* ---- write flags ---- */
+enum {
+    BLOCK_WRITE_MAY_UNMAP = 1 << 0,   /* write_zeroes may deallocate */
+    BLOCK_WRITE_NO_FALLBACK = 1 << 1, /* write_zeroes must fail rather than write zero buffers */
+    BLOCK_WRITE_FUA = 1 << 2,
+};
+
+/* ---- block status ---- */
+enum {
+    BLOCK_STATUS_DATA = 1 << 0,         /* reads come from this layer's data */
+    BLOCK_STATUS_ZERO = 1 << 1,         /* reads return zeroes */
+    BLOCK_STATUS_OFFSET_VALID = 1 << 2, /* map_offset/map_node say where the data lives */
+    BLOCK_STATUS_ALLOCATED = 1 << 3,    /* set by the block layer: this layer decides the content */
+    BLOCK_STATUS_RAW = 1 << 4,          /* driver is a pass-through: ask map_node at map_offset */
+    BLOCK_STATUS_RECURSE = 1 << 5,      /* also ask map_node whether the data range reads as zeroes */
+    BLOCK_STATUS_COMPRESSED = 1 << 6,
+    BLOCK_STATUS_EOF = 1 << 7,          /* the range reaches the end of the node */
+};
+
+typedef struct block_status_result {
+    uint64_t length;      /* bytes from offset sharing these flags (> 0 on success) */
+    int flags;            /* BLOCK_STATUS_* */
+    uint64_t map_offset;  /* with OFFSET_VALID: offset in map_node */
+    block_node *map_node; /* with OFFSET_VALID: where the bytes are (usually node->file) */
+} block_status_result;
+
+/* ---- preallocation ---- */
+typedef enum block_preallocation {
+    BLOCK_PREALLOCATION_OFF,
+    BLOCK_PREALLOCATION_METADATA,
+    BLOCK_PREALLOCATION_FALLOC,
+    BLOCK_PREALLOCATION_FULL,
+} block_preallocation;
+
+/* Parses "off|metadata|falloc|full"; -1 when unknown. */
+int block_preallocation_parse(const char *text);
+const char *block_preallocation_name(block_preallocation mode);
+
+/* ---- check (the ImageCheck of qemu) ---- */
+typedef struct check_result {
+    int64_t corruptions;
+    int64_t leaks;
+    int64_t check_errors;
+    int64_t corruptions_fixed;
+    int64_t leaks_fixed;
+    int64_t image_end_offset;
+    int64_t total_clusters;
+    int64_t allocated_clusters;
+    int64_t fragmented_clusters;
+    int64_t compressed_clusters;
+    bool has_cluster_statistics; /* total_clusters > 0 print the statistics lines */
+} check_result;
+
+enum {
+    CHECK_FIX_LEAKS = 1 << 0,
+    CHECK_FIX_ERRORS = 1 << 1,
+};
+
+/* ---- measure ---- */
+typedef struct measure_result {
+    uint64_t required;
+    uint64_t fully_allocated;
+    bool has_bitmaps;
+    uint64_t bitmaps;
+} measure_result;
+
+/* ---- snapshots ---- */
+typedef struct snapshot_info {
+    char *id;
+    char *name;
+    uint64_t vm_state_size;
+    uint32_t date_sec;
+    uint32_t date_nsec;
+    uint64_t vm_clock_nsec;
+    bool has_icount;
+    uint64_t icount;
+} snapshot_info;
+
+void snapshot_info_list_free(snapshot_info *list, size_t count);
+
+/* ---- persistent dirty bitmaps (as info lists them) ---- */
+typedef struct bitmap_info {
+    char *name;
+    uint32_t granularity;
+    bool in_use;
+    bool auto_flag;      /* "auto": enabled, records writes */
+    bool inconsistent;
+} bitmap_info;
+
+void bitmap_info_list_free(bitmap_info *list, size_t count);
+
+/* ---- info (the ImageInfo/BlockNodeInfo of qemu) ---- */
+typedef struct image_info {
+    char *filename;
+    char *format;
+    uint64_t virtual_size;
+    int64_t actual_size;          /* -1: unknown */
+    bool has_cluster_size;
+    uint64_t cluster_size;
+    bool encrypted;
+    bool dirty_flag;
+    char *backing_filename;        /* as recorded in the image */
+    char *full_backing_filename;   /* resolved path */
+    char *backing_filename_format;
+    snapshot_info *snapshots;
+    size_t snapshot_count;
+    bool has_snapshots;            /* list snapshots (even an empty list) */
+    json_value *format_specific_data; /* the "data" of "format-specific" (driver fills); NULL: none */
+    const char *format_specific_type; /* the "type"; defaults to the format name */
+} image_info;
+
+void image_info_free(image_info *info);
+
+/* ---- the driver table ---- */
+struct block_driver {
+    const char *format_name;   /* "qcow2", "raw", "file" ... */
+    const char *protocol_name; /* protocol drivers: "file" */
+    bool is_protocol;
+    bool supports_backing;     /* format can have a backing file */
+    bool is_read_only_format;  /* bochs, cloop, dmg */
+    bool is_filter;
+
+    /* Probe: a score 0..100 that the first bytes (buf_size may be < 2048) are this format. */
+    int (*probe)(const uint8_t *buf, size_t buf_size, const char *filename);
+
+    /* Open node (node->file is already open for format drivers). options holds the
+     * remaining driver options of --image-opts/json:. Sets node->size. */
+    int (*open)(block_node *node, option_list *options, int flags, error **errp);
+    void (*close)(block_node *node);
+
+    /* Read length bytes at offset < node->size (the block layer clips to size and fills
+     * past-end with zeroes). Unallocated ranges read from node->backing via block_node_read_backing. */
+    int (*read)(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
+    int (*write)(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp);
+    /* Compressed write of whole clusters (convert -c); NULL: not supported. */
+    int (*write_compressed)(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
+    int (*write_zeroes)(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp);
+    int (*discard)(block_node *node, uint64_t offset, uint64_t length, error **errp);
+    /* Status of [offset, offset+length) in this node only (the block layer walks the chain). */
+    int (*block_status)(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp);
+    int (*flush)(block_node *node, error **errp);
+    /* Change the virtual size; exact: the file must be exactly that size (protocols). */
+    int (*truncate)(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
+                    error **errp);
+    /* Bytes the node occupies on the host; -1 when unknown. */
+    int64_t (*allocated_size)(block_node *node);
+
+    /* Create: format options (the merged list of create_options and the protocol's). */
+    const option_desc *create_options;
+    int (*create)(const char *filename, const option_list *options, error **errp);
+
+    /* Info: fill the driver's part (cluster size, format-specific data, dirty flag, ...). */
+    int (*info_fill)(block_node *node, image_info *info, error **errp);
+
+    int (*check)(block_node *node, check_result *result, int fix, error **errp);
+
+    /* Measure: in is the source image or NULL with size_only set. */
+    int (*measure)(const option_list *options, block_node *in, uint64_t size, measure_result *out, error **errp);
+
+    const option_desc *amend_options;
+    int (*amend)(block_node *node, const option_list *options, bool force, error **errp);
+
+    /* Change the recorded backing file (rebase -u and commit). NULL name: none. */
+    int (*change_backing_file)(block_node *node, const char *backing_file, const char *backing_format, error **errp);
+    /* Make the image empty (commit without -d). */
+    int (*make_empty)(block_node *node, error **errp);
+
+    int (*snapshot_list)(block_node *node, snapshot_info **list, size_t *count, error **errp);
+    int (*snapshot_create)(block_node *node, const snapshot_info *snapshot, error **errp);
+    int (*snapshot_goto)(block_node *node, const char *id_or_name, error **errp);
+    int (*snapshot_delete)(block_node *node, const char *id, const char *name, error **errp);
+    /* Switch a read-only node to present a snapshot's contents (convert -l). */
+    int (*snapshot_load)(block_node *node, const char *id, const char *name, error **errp);
+
+    int (*bitmap_list)(block_node *node, bitmap_info **list, size_t *count, error **errp);
+    int (*bitmap_add)(block_node *node, const char *name, uint32_t granularity, bool disabled, error **errp);
+    int (*bitmap_remove)(block_node *node, const char *name, error **errp);
+    int (*bitmap_clear)(block_node *node, const char *name, error **errp);
+    int (*bitmap_set_enabled)(block_node *node, const char *name, bool enabled, error **errp);
+    /* Reads bitmap name as a bit per granularity chunk over the virtual size (caller frees *bits). */
+    int (*bitmap_read)(block_node *node, const char *name, uint8_t **bits, uint64_t *bit_count, uint32_t *granularity,
+                       error **errp);
+    /* ORs bits into bitmap name. */
+    int (*bitmap_merge_bits)(block_node *node, const char *name, const uint8_t *bits, uint64_t bit_count,
+                             uint32_t granularity, error **errp);
+};
+
+/* ---- nodes ---- */
+#define BLOCK_NODE_CHILDREN_MAX 4
+
+typedef struct block_child {
+    const char *name; /* "file", "data-file", ... */
+    block_node *node;
+} block_child;
+
+struct block_node {
+    const block_driver *driver;
+    void *state;              /* driver-private */
+    char *filename;           /* the name shown by info ("image:") */
+    char *node_name;          /* "#blockNNN" style name, for messages that show it */
+    block_node *file;         /* protocol child of a format node; NULL for protocols */
+    block_node *backing;      /* opened backing image or NULL */
+    block_child children[BLOCK_NODE_CHILDREN_MAX]; /* extra children shown by info (data-file) */
+    size_t child_count;
+    char *backing_file;       /* backing file name recorded in the image (NULL: none) */
+    char *backing_format;     /* backing format recorded in the image (NULL: none) */
+    char *full_backing_file;  /* backing_file resolved against the image's folder */
+    uint64_t size;            /* virtual size in bytes */
+    int flags;                /* BLOCK_OPEN_* the node was opened with */
+    bool read_only;
+    bool encrypted;
+    uint32_t request_alignment; /* protocol: smallest I/O unit (512 for O_DIRECT, 1 otherwise) */
+    int fd;                   /* protocol file: the descriptor, else -1 */
+    const uint8_t *memory;    /* memory protocol: the bytes, else NULL */
+};
+
+/* ---- I/O entry points (bounds-checked; they dispatch to the driver) ---- */
+int block_node_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
+int block_node_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp);
+int block_node_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
+int block_node_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp);
+int block_node_discard(block_node *node, uint64_t offset, uint64_t length, error **errp);
+int block_node_flush(block_node *node, error **errp);
+int block_node_truncate(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
+                        error **errp);
+/* Current length: virtual size for formats, file length for protocols (refreshed). */
+int64_t block_node_length(block_node *node);
+int64_t block_node_allocated_size(block_node *node);
+
+/* Reads from node->backing for an unallocated range of node: zeroes without a backing file
+ * and past the backing file's end. */
+int block_node_read_backing(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
+
+/* Status of node alone, with ALLOCATED set and protocol refinement applied (qemu's bdrv_block_status). */
+int block_node_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp);
+/* Status looked up through the backing chain from node down (exclusive of base; base NULL: whole chain).
+ * *depth receives how many backing levels were descended. */
+int block_node_status_above(block_node *node, block_node *base, uint64_t offset, uint64_t length,
+                            block_status_result *out, int *depth, error **errp);
+/* True when [offset, offset+length) is allocated in node or a layer above base (qemu's is_allocated_above);
+ * *pnum receives the extent with the same answer. */
+int block_node_is_allocated_above(block_node *node, block_node *base, uint64_t offset, uint64_t length,
+                                  uint64_t *pnum, bool *allocated, error **errp);
+
+/* Frees node, its children and its backing chain. */
+void block_node_close(block_node *node);
+/* Creates an empty node bound to driver (used by open paths and drivers). */
+block_node *block_node_new(const block_driver *driver, const char *filename);
+/* Adds a named child that info lists (the node keeps ownership). */
+void block_node_add_child(block_node *node, const char *name, block_node *child);
+
+/* ---- drivers ---- */
+const block_driver *block_driver_find(const char *format_name);
+const block_driver *block_driver_find_protocol(const char *filename);
+/* Every format driver, NULL-terminated, in registration order. */
+const block_driver *const *block_driver_all(void);
+/* The best-scoring format for the first bytes of a file (raw when nothing else claims it). */
+const block_driver *block_driver_probe(const uint8_t *buf, size_t buf_size, const char *filename);
+
+#endif

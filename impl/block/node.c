@@ -1,0 +1,367 @@
+/* node.c — block nodes and the bounds-checked I/O entry points over the driver table, including
+ * qemu's block-status rules through backing chains (spec/architecture.md §Block layer). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block.h"
+#include "../util/memory.h"
+
+static const char *const block_preallocation_names[] = {"off", "metadata", "falloc", "full"};
+
+int block_preallocation_parse(const char *text)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, block_preallocation_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *block_preallocation_name(block_preallocation mode)
+{
+    return block_preallocation_names[mode];
+}
+
+void snapshot_info_list_free(snapshot_info *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(list[i].id);
+        free(list[i].name);
+    }
+    free(list);
+}
+
+void bitmap_info_list_free(bitmap_info *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(list[i].name);
+    free(list);
+}
+
+void image_info_free(image_info *info)
+{
+    if (info == NULL)
+        return;
+    free(info->filename);
+    free(info->format);
+    free(info->backing_filename);
+    free(info->full_backing_filename);
+    free(info->backing_filename_format);
+    snapshot_info_list_free(info->snapshots, info->snapshot_count);
+    json_free(info->format_specific_data);
+    memset(info, 0, sizeof(*info));
+}
+
+block_node *block_node_new(const block_driver *driver, const char *filename)
+{
+    static unsigned node_counter;
+    block_node *node = memory_alloc_zero(sizeof(*node));
+    node->driver = driver;
+    node->filename = memory_strdup(filename ? filename : "");
+    node->node_name = memory_printf("#block%03u", node_counter++);
+    node->fd = -1;
+    node->request_alignment = 1;
+    return node;
+}
+
+void block_node_add_child(block_node *node, const char *name, block_node *child)
+{
+    if (node->child_count < BLOCK_NODE_CHILDREN_MAX) {
+        node->children[node->child_count].name = name;
+        node->children[node->child_count].node = child;
+        node->child_count++;
+    }
+}
+
+void block_node_close(block_node *node)
+{
+    if (node == NULL)
+        return;
+    if (node->driver && node->driver->close)
+        node->driver->close(node);
+    block_node_close(node->backing);
+    for (size_t i = 0; i < node->child_count; i++)
+        if (node->children[i].node != node->file)
+            block_node_close(node->children[i].node);
+    block_node_close(node->file);
+    if (node->fd >= 0)
+        close(node->fd);
+    free(node->filename);
+    free(node->node_name);
+    free(node->backing_file);
+    free(node->backing_format);
+    free(node->full_backing_file);
+    free(node);
+}
+
+int64_t block_node_length(block_node *node)
+{
+    if (node->driver->is_protocol) {
+        if (node->fd >= 0) {
+            off_t end = lseek(node->fd, 0, SEEK_END);
+            if (end >= 0)
+                node->size = (uint64_t)end;
+        }
+    }
+    return (int64_t)node->size;
+}
+
+int64_t block_node_allocated_size(block_node *node)
+{
+    if (node->driver->allocated_size)
+        return node->driver->allocated_size(node);
+    if (node->file)
+        return block_node_allocated_size(node->file);
+    return -1;
+}
+
+int block_node_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
+{
+    uint64_t size = node->driver->is_protocol ? (uint64_t)block_node_length(node) : node->size;
+    if (length == 0)
+        return 0;
+    if (offset >= size) {
+        memset(buf, 0, length);
+        return 0;
+    }
+    size_t inside = length;
+    if (offset + length > size || offset + length < offset)
+        inside = (size_t)(size - offset);
+    if (inside < length)
+        memset(buf + inside, 0, length - inside);
+    if (node->driver->read == NULL)
+        return error_set(errp, "Driver '%s' does not support reading", node->driver->format_name);
+    return node->driver->read(node, offset, inside, buf, errp);
+}
+
+/* Refuses writes to read-only nodes and past the virtual end of format nodes. */
+static int block_node_write_check(block_node *node, uint64_t offset, uint64_t length, error **errp)
+{
+    if (node->read_only)
+        return error_set_errno(errp, EACCES, "Could not write to '%s'", node->filename);
+    if (!node->driver->is_protocol && (offset > node->size || length > node->size - offset))
+        return error_set_errno(errp, EIO, "Write beyond the end of the image");
+    return 0;
+}
+
+int block_node_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
+{
+    if (block_node_write_check(node, offset, length, errp) < 0)
+        return -1;
+    if (length == 0)
+        return 0;
+    if (node->driver->write == NULL)
+        return error_set(errp, "Driver '%s' does not support writing", node->driver->format_name);
+    if (node->driver->write(node, offset, length, buf, flags, errp) < 0)
+        return -1;
+    if (node->driver->is_protocol && offset + length > node->size)
+        node->size = offset + length;
+    return 0;
+}
+
+int block_node_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
+{
+    if (block_node_write_check(node, offset, length, errp) < 0)
+        return -1;
+    if (node->driver->write_compressed == NULL)
+        return error_set(errp, "Compression is not supported for this drive %s", node->filename);
+    return node->driver->write_compressed(node, offset, length, buf, errp);
+}
+
+int block_node_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp)
+{
+    if (block_node_write_check(node, offset, length, errp) < 0)
+        return -1;
+    if (length == 0)
+        return 0;
+    if (node->driver->write_zeroes && node->driver->write_zeroes(node, offset, length, flags, NULL) == 0)
+        return 0;
+    if (flags & BLOCK_WRITE_NO_FALLBACK)
+        return error_set_errno(errp, ENOTSUP, "Zero writes are not supported");
+    /* Fallback: write zero buffers. */
+    size_t chunk = length < (1u << 20) ? (size_t)length : (1u << 20);
+    uint8_t *zeroes = memory_alloc_zero(chunk);
+    int ret = 0;
+    while (length > 0) {
+        size_t n = length < chunk ? (size_t)length : chunk;
+        if (block_node_write(node, offset, n, zeroes, flags & BLOCK_WRITE_FUA, errp) < 0) {
+            ret = -1;
+            break;
+        }
+        offset += n;
+        length -= n;
+    }
+    free(zeroes);
+    return ret;
+}
+
+int block_node_discard(block_node *node, uint64_t offset, uint64_t length, error **errp)
+{
+    if (block_node_write_check(node, offset, length, errp) < 0)
+        return -1;
+    if (node->driver->discard == NULL)
+        return 0;
+    return node->driver->discard(node, offset, length, errp);
+}
+
+int block_node_flush(block_node *node, error **errp)
+{
+    if (node == NULL)
+        return 0;
+    if (node->driver->flush && node->driver->flush(node, errp) < 0)
+        return -1;
+    if (node->file)
+        return block_node_flush(node->file, errp);
+    return 0;
+}
+
+int block_node_truncate(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
+                        error **errp)
+{
+    if (node->read_only)
+        return error_set(errp, "Image is read-only");
+    if (node->driver->truncate == NULL)
+        return error_set(errp, "Image format driver does not support resize");
+    return node->driver->truncate(node, size, exact, prealloc, shrink_allowed, errp);
+}
+
+int block_node_read_backing(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
+{
+    if (node->backing == NULL) {
+        memset(buf, 0, length);
+        return 0;
+    }
+    return block_node_read(node->backing, offset, length, buf, errp);
+}
+
+int block_node_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp)
+{
+    memset(out, 0, sizeof(*out));
+    uint64_t total = (uint64_t)block_node_length(node);
+    if (offset >= total) {
+        out->flags = BLOCK_STATUS_EOF;
+        out->length = 0;
+        return 0;
+    }
+    if (length == 0)
+        return 0;
+    if (length > total - offset)
+        length = total - offset;
+
+    const block_driver *drv = node->driver;
+    if (drv->block_status == NULL) {
+        out->length = length;
+        out->flags = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED;
+        if (drv->is_protocol) {
+            out->flags |= BLOCK_STATUS_OFFSET_VALID;
+            out->map_offset = offset;
+            out->map_node = node;
+        }
+    } else {
+        if (drv->block_status(node, offset, length, out, errp) < 0)
+            return -1;
+        if (out->length == 0 || out->length > length)
+            out->length = length;
+        if (out->flags & BLOCK_STATUS_RAW) {
+            block_node *inner = out->map_node;
+            uint64_t inner_offset = out->map_offset;
+            if (inner == NULL)
+                return error_set(errp, "Pass-through block status without a child");
+            uint64_t inner_total = (uint64_t)block_node_length(inner);
+            if (inner_offset >= inner_total) {
+                /* Past the end of the child: reads as zeroes. */
+                out->flags = BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET_VALID;
+                out->map_offset = inner_offset;
+                out->map_node = inner;
+            } else {
+                uint64_t keep = out->length;
+                if (block_node_status(inner, inner_offset, keep, out, errp) < 0)
+                    return -1;
+            }
+            if (offset + out->length == total)
+                out->flags |= BLOCK_STATUS_EOF;
+            return 0;
+        }
+        if (out->flags & (BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO)) {
+            out->flags |= BLOCK_STATUS_ALLOCATED;
+        } else if (drv->supports_backing) {
+            if (node->backing == NULL)
+                out->flags |= BLOCK_STATUS_ZERO;
+            else if (offset >= (uint64_t)block_node_length(node->backing))
+                out->flags |= BLOCK_STATUS_ZERO;
+        }
+        if ((out->flags & BLOCK_STATUS_RECURSE) && out->map_node && out->map_node != node &&
+            (out->flags & BLOCK_STATUS_DATA) && !(out->flags & BLOCK_STATUS_ZERO) &&
+            (out->flags & BLOCK_STATUS_OFFSET_VALID)) {
+            block_status_result inner;
+            if (block_node_status(out->map_node, out->map_offset, out->length, &inner, NULL) == 0) {
+                if ((inner.flags & BLOCK_STATUS_EOF) && (inner.length == 0 || (inner.flags & BLOCK_STATUS_ZERO))) {
+                    out->flags |= BLOCK_STATUS_ZERO;
+                } else {
+                    out->length = inner.length;
+                    out->flags |= inner.flags & BLOCK_STATUS_ZERO;
+                }
+            }
+        }
+    }
+    if (offset + out->length == total)
+        out->flags |= BLOCK_STATUS_EOF;
+    return 0;
+}
+
+int block_node_status_above(block_node *node, block_node *base, uint64_t offset, uint64_t length,
+                            block_status_result *out, int *depth, error **errp)
+{
+    int levels = 0;
+    block_node *current = node;
+    for (;;) {
+        if (block_node_status(current, offset, length, out, errp) < 0)
+            return -1;
+        if (out->length == 0)
+            break;
+        length = out->length;
+        if (out->flags & (BLOCK_STATUS_ZERO | BLOCK_STATUS_DATA))
+            break;
+        if (current->backing == NULL || current->backing == base)
+            break;
+        current = current->backing;
+        levels++;
+    }
+    if (depth)
+        *depth = levels;
+    return 0;
+}
+
+int block_node_is_allocated_above(block_node *node, block_node *base, uint64_t offset, uint64_t length,
+                                  uint64_t *pnum, bool *allocated, error **errp)
+{
+    uint64_t best = length;
+    for (block_node *current = node; current && current != base; current = current->backing) {
+        block_status_result st;
+        uint64_t current_size = (uint64_t)block_node_length(current);
+        if (offset >= current_size) {
+            /* Past this layer's end: unallocated here, reads as zero; keep looking below only
+             * if the layer below is longer (qemu treats this as allocated-as-zero when the
+             * upper layer is shorter). */
+            if (current != node) {
+                *allocated = true;
+                *pnum = best;
+                return 0;
+            }
+            continue;
+        }
+        if (block_node_status(current, offset, best, &st, errp) < 0)
+            return -1;
+        if (st.flags & BLOCK_STATUS_ALLOCATED) {
+            *allocated = true;
+            *pnum = st.length < best ? st.length : best;
+            return 0;
+        }
+        if (st.length < best)
+            best = st.length;
+    }
+    *allocated = false;
+    *pnum = best;
+    return 0;
+}

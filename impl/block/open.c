@@ -1,0 +1,400 @@
+/* open.c — opening images: names, json: and --image-opts, probing, backing chains, cache modes,
+ * and the creation flow of qemu-img create (spec/architecture.md §Opening images). */
+#include "open.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file.h"
+#include "../util/memory.h"
+#include "../util/report.h"
+
+enum { OPEN_PROBE_BYTES = 2048, OPEN_BACKING_DEPTH_MAX = 64 };
+
+int block_cache_mode_parse(const char *mode, int *flags, error **errp)
+{
+    *flags = 0;
+    if (mode == NULL || strcmp(mode, "writeback") == 0)
+        return 0;
+    if (strcmp(mode, "none") == 0 || strcmp(mode, "off") == 0)
+        *flags = BLOCK_OPEN_CACHE_DIRECT;
+    else if (strcmp(mode, "writethrough") == 0)
+        *flags = BLOCK_OPEN_WRITE_THROUGH;
+    else if (strcmp(mode, "directsync") == 0)
+        *flags = BLOCK_OPEN_CACHE_DIRECT | BLOCK_OPEN_WRITE_THROUGH;
+    else if (strcmp(mode, "unsafe") == 0)
+        *flags = BLOCK_OPEN_NO_FLUSH;
+    else
+        return error_set(errp, "Invalid cache option: %s", mode);
+    return 0;
+}
+
+char *block_path_combine(const char *base_filename, const char *name)
+{
+    if (name[0] == '/' || strncmp(name, "json:", 5) == 0 || base_filename == NULL)
+        return memory_strdup(name);
+    const char *slash = strrchr(base_filename, '/');
+    if (slash == NULL)
+        return memory_strdup(name);
+    size_t prefix = (size_t)(slash - base_filename) + 1;
+    char *joined = memory_alloc_zero(prefix + strlen(name) + 1);
+    memcpy(joined, base_filename, prefix);
+    strcpy(joined + prefix, name);
+    return joined;
+}
+
+/* Flattens a JSON object into dotted keys ("file.filename=t.img"). */
+static void open_json_flatten(const json_value *object, const char *prefix, option_list *out)
+{
+    for (size_t i = 0; i < object->member_count; i++) {
+        const json_member *m = &object->members[i];
+        char *key = prefix ? memory_printf("%s.%s", prefix, m->key) : memory_strdup(m->key);
+        const json_value *v = m->value;
+        char *text = NULL;
+        switch (v->type) {
+        case JSON_OBJECT: open_json_flatten(v, key, out); break;
+        case JSON_STRING: option_list_set(out, key, v->string); break;
+        case JSON_BOOL: option_list_set(out, key, v->boolean ? "on" : "off"); break;
+        case JSON_INTEGER:
+            text = memory_printf("%lld", (long long)v->integer);
+            option_list_set(out, key, text);
+            break;
+        case JSON_DOUBLE:
+            text = memory_printf("%g", v->number);
+            option_list_set(out, key, text);
+            break;
+        case JSON_ARRAY:
+            for (size_t j = 0; j < v->item_count; j++) {
+                char *item_key = memory_printf("%s.%zu", key, j);
+                if (v->items[j]->type == JSON_OBJECT)
+                    open_json_flatten(v->items[j], item_key, out);
+                else if (v->items[j]->type == JSON_STRING)
+                    option_list_set(out, item_key, v->items[j]->string);
+                free(item_key);
+            }
+            break;
+        case JSON_NULL: break;
+        }
+        free(text);
+        free(key);
+    }
+}
+
+/* Parses the user's image name into an option list (driver, file.filename, ...). */
+static int open_request_options(const block_open_request *request, option_list *options, error **errp)
+{
+    if (request->image_opts) {
+        if (option_list_parse(options, request->filename, NULL, errp) < 0)
+            return -1;
+    } else if (strncmp(request->filename, "json:", 5) == 0) {
+        json_value *root = json_parse(request->filename + 5, errp);
+        if (root == NULL)
+            return -1;
+        if (root->type != JSON_OBJECT) {
+            json_free(root);
+            return error_set(errp, "Could not parse the JSON options");
+        }
+        open_json_flatten(root, NULL, options);
+        json_free(root);
+    } else {
+        option_list_set(options, "file.filename", request->filename);
+    }
+    if (request->format) {
+        if (option_list_get(options, "driver") && request->image_opts)
+            return error_set(errp, "Cannot specify both 'driver' and 'format'");
+        option_list_set(options, "driver", request->format);
+    }
+    /* "filename" at the top level means the protocol's file name. */
+    const char *top = option_list_get(options, "filename");
+    if (top && !option_list_get(options, "file.filename")) {
+        char *copy = memory_strdup(top);
+        option_list_remove(options, "filename");
+        option_list_set(options, "file.filename", copy);
+        free(copy);
+    }
+    const char *file_string = option_list_get(options, "file");
+    if (file_string && !option_list_get(options, "file.filename")) {
+        char *copy = memory_strdup(file_string);
+        option_list_remove(options, "file");
+        option_list_set(options, "file.filename", copy);
+        free(copy);
+    }
+    return 0;
+}
+
+block_node *block_protocol_open(const char *filename, int flags, error **errp)
+{
+    const block_driver *protocol = block_driver_find_protocol(filename);
+    block_node *node = block_node_new(protocol, filename);
+    node->flags = flags;
+    if (protocol->open(node, NULL, flags, errp) < 0) {
+        block_node_close(node);
+        return NULL;
+    }
+    return node;
+}
+
+block_node *block_format_open_on(const block_driver *driver, block_node *file, const char *filename,
+                                 option_list *options, int flags, error **errp)
+{
+    block_node *node = block_node_new(driver, filename);
+    node->file = file;
+    node->flags = flags;
+    node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
+    option_list empty = {0};
+    if (driver->open(node, options ? options : &empty, flags, errp) < 0) {
+        node->file = NULL;
+        block_node_close(node);
+        return NULL;
+    }
+    return node;
+}
+
+/* Opens filename as a full image (protocol plus probed or given format), without backing. */
+static block_node *open_image_node(option_list *options, int flags, error **errp)
+{
+    const char *format = option_list_get(options, "driver");
+    const char *filename = option_list_get(options, "file.filename");
+    const block_driver *driver = NULL;
+    if (format) {
+        driver = block_driver_find(format);
+        if (driver == NULL) {
+            error_set(errp, "Unknown driver '%s'", format);
+            return NULL;
+        }
+    }
+    if (filename == NULL) {
+        error_set(errp, "A block device must be specified for \"file\"");
+        return NULL;
+    }
+    if (driver && driver->is_protocol) {
+        return block_protocol_open(filename, flags, errp);
+    }
+    block_node *file = block_protocol_open(filename, flags, errp);
+    if (file == NULL)
+        return NULL;
+    if (driver == NULL) {
+        uint8_t probe[OPEN_PROBE_BYTES];
+        uint64_t length = file->size;
+        size_t n = length < OPEN_PROBE_BYTES ? (size_t)length : OPEN_PROBE_BYTES;
+        memset(probe, 0, sizeof(probe));
+        if (n > 0 && block_node_read(file, 0, n, probe, errp) < 0) {
+            error_prepend(errp, "Could not read image for determining its format: ");
+            block_node_close(file);
+            return NULL;
+        }
+        driver = block_driver_probe(probe, n, filename);
+        if (driver == NULL) {
+            error_set(errp, "Could not determine image format: No compatible driver found");
+            block_node_close(file);
+            return NULL;
+        }
+        if (strcmp(driver->format_name, "raw") == 0)
+            flags |= BLOCK_OPEN_PROBED;
+    }
+    option_list driver_options = {0};
+    for (size_t i = 0; i < options->count; i++) {
+        const char *key = options->entries[i].key;
+        if (strcmp(key, "driver") == 0 || strncmp(key, "file.", 5) == 0)
+            continue;
+        option_list_set(&driver_options, key, options->entries[i].value);
+    }
+    block_node *node = block_format_open_on(driver, file, filename, &driver_options, flags, errp);
+    option_list_free(&driver_options);
+    if (node == NULL) {
+        block_node_close(file);
+        return NULL;
+    }
+    return node;
+}
+
+/* Opens the chain below node, refusing loops and absurd depths. */
+static int open_backing_chain(block_node *node, int flags, int depth, error **errp)
+{
+    if (node->backing_file == NULL || node->backing != NULL)
+        return 0;
+    if (depth > OPEN_BACKING_DEPTH_MAX)
+        return error_set(errp, "Backing file chain too deep (infinite loop?)");
+    const char *base_name = node->file ? node->file->filename : node->filename;
+    char *full = block_path_combine(base_name, node->backing_file);
+    free(node->full_backing_file);
+    node->full_backing_file = memory_strdup(full);
+    /* Loop detection: the same file reached again. */
+    char resolved_self[PATH_MAX], resolved_backing[PATH_MAX];
+    if (realpath(base_name, resolved_self) && realpath(full, resolved_backing) &&
+        strcmp(resolved_self, resolved_backing) == 0) {
+        free(full);
+        return error_set(errp, "Backing file '%s' creates an infinite loop", node->backing_file);
+    }
+    block_open_request request = {
+        .filename = full,
+        .format = node->backing_format,
+        .flags = (flags & ~(BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_PROBED | BLOCK_OPEN_REPAIR | BLOCK_OPEN_CHECK)) |
+                 BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_FORCE_SHARE,
+    };
+    block_node *backing = block_image_open(&request, errp);
+    if (backing == NULL) {
+        free(full);
+        return -1;
+    }
+    free(full);
+    node->backing = backing;
+    int ret = open_backing_chain(backing, flags, depth + 1, errp);
+    if (ret < 0)
+        return -1;
+    return 0;
+}
+
+int block_backing_open(block_node *node, int flags, error **errp)
+{
+    if (open_backing_chain(node, flags, 0, errp) < 0) {
+        error_prepend(errp, "Could not open backing file: ");
+        return -1;
+    }
+    return 0;
+}
+
+block_node *block_image_open(const block_open_request *request, error **errp)
+{
+    int cache_flags = 0;
+    if (block_cache_mode_parse(request->cache_mode, &cache_flags, errp) < 0)
+        return NULL;
+    option_list options = {0};
+    block_node *node = NULL;
+    if (open_request_options(request, &options, errp) < 0)
+        goto cleanup;
+    int flags = request->flags | cache_flags;
+    const char *share = option_list_get(&options, "force-share");
+    if (share && (strcmp(share, "on") == 0 || strcmp(share, "true") == 0))
+        flags |= BLOCK_OPEN_FORCE_SHARE;
+    option_list_remove(&options, "force-share");
+    node = open_image_node(&options, flags, errp);
+    if (node == NULL)
+        goto cleanup;
+    if (!(flags & BLOCK_OPEN_NO_BACKING) && node->backing_file) {
+        if (block_backing_open(node, flags, errp) < 0) {
+            block_node_close(node);
+            node = NULL;
+            goto cleanup;
+        }
+    } else if (node->backing_file && node->full_backing_file == NULL) {
+        node->full_backing_file =
+            block_path_combine(node->file ? node->file->filename : node->filename, node->backing_file);
+    }
+cleanup:
+    option_list_free(&options);
+    return node;
+}
+
+/* ---- creation ---- */
+
+int block_create_prepare(block_create_plan *plan, const char *filename, const char *format,
+                         const char *backing_file, const char *backing_format, const char *options_text,
+                         uint64_t size, bool unsafe_backing, error **errp)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->filename = memory_strdup(filename);
+    const block_driver *driver = block_driver_find(format);
+    if (driver == NULL)
+        return error_set(errp, "Unknown file format '%s'", format);
+    const block_driver *protocol = block_driver_find_protocol(filename);
+    if (driver->create_options == NULL || driver->create == NULL)
+        return error_set(errp, "Format driver '%s' does not support image creation", driver->format_name);
+    plan->driver = driver;
+    option_desc_list_append(&plan->descs, driver->create_options);
+    option_desc_list_append(&plan->descs, protocol->create_options);
+
+    if (options_text && options_text[0]) {
+        if (option_list_parse(&plan->options, options_text, NULL, errp) < 0)
+            return -1;
+        if (option_list_validate(&plan->options, &plan->descs, errp) < 0)
+            return -1;
+    }
+    if (option_list_get(&plan->options, "size") == NULL) {
+        if (size != UINT64_MAX) {
+            char text[32];
+            snprintf(text, sizeof(text), "%llu", (unsigned long long)size);
+            option_list_set(&plan->options, "size", text);
+        }
+    } else if (size != UINT64_MAX) {
+        return error_set(errp, "The image size must be specified only once");
+    }
+    if (backing_file) {
+        if (option_desc_list_find(&plan->descs, "backing_file") == NULL)
+            return error_set(errp, "Backing file not supported for file format '%s'", format);
+        option_list_set(&plan->options, "backing_file", backing_file);
+    }
+    if (backing_format) {
+        if (option_desc_list_find(&plan->descs, "backing_fmt") == NULL)
+            return error_set(errp, "Backing file format not supported for file format '%s'", format);
+        option_list_set(&plan->options, "backing_fmt", backing_format);
+    }
+    const char *backing = option_list_get(&plan->options, "backing_file");
+    const char *backing_fmt = option_list_get(&plan->options, "backing_fmt");
+    if (backing) {
+        if (strcmp(filename, backing) == 0)
+            return error_set(errp, "Error: Trying to create an image with the same filename as the backing file");
+        if (backing[0] == '\0')
+            return error_set(errp, "Expected backing file name, got empty string");
+    }
+    uint64_t image_size = UINT64_MAX;
+    const char *size_text = option_list_get(&plan->options, "size");
+    if (size_text && option_value_parse_size("size", size_text, &image_size, errp) < 0)
+        return -1;
+    if (backing && !unsafe_backing) {
+        char *full = block_path_combine(filename, backing);
+        block_open_request request = {
+            .filename = full,
+            .format = backing_fmt,
+            .flags = BLOCK_OPEN_FORCE_SHARE,
+        };
+        block_node *bs = block_image_open(&request, errp);
+        free(full);
+        if (bs == NULL) {
+            if (errp && *errp) {
+                char *hinted = memory_printf("%s\nCould not open backing image.", (*errp)->message);
+                free((*errp)->message);
+                (*errp)->message = hinted;
+            }
+            return -1;
+        }
+        if (backing_fmt == NULL) {
+            error_set(errp, "Backing file specified without backing format\nDetected format of %s.",
+                      bs->driver->format_name);
+            block_node_close(bs);
+            return -1;
+        }
+        if (image_size == UINT64_MAX) {
+            image_size = (uint64_t)block_node_length(bs);
+            char text[32];
+            snprintf(text, sizeof(text), "%llu", (unsigned long long)image_size);
+            option_list_set(&plan->options, "size", text);
+        }
+        block_node_close(bs);
+    } else if (backing && backing_fmt == NULL) {
+        return error_set(errp, "Backing file specified without backing format");
+    }
+    if (image_size == UINT64_MAX)
+        return error_set(errp, "Image creation needs a size parameter");
+    char *rendered = option_list_format(&plan->options, &plan->descs);
+    plan->formatting_line = memory_printf("Formatting '%s', fmt=%s %s", filename, format, rendered);
+    free(rendered);
+    return 0;
+}
+
+int block_create_run(block_create_plan *plan, error **errp)
+{
+    return plan->driver->create(plan->filename, &plan->options, errp);
+}
+
+void block_create_plan_free(block_create_plan *plan)
+{
+    free(plan->filename);
+    option_list_free(&plan->options);
+    option_desc_list_free(&plan->descs);
+    free(plan->formatting_line);
+    memset(plan, 0, sizeof(*plan));
+}

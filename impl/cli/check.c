@@ -1,0 +1,198 @@
+/* check.c — `qemu-img check`: consistency check and repair, with qemu-img's summary and exit codes
+ * (0 clean, 1 check failed, 2 corruptions, 3 leaks only, 63 unsupported) (spec/architecture.md §Command line). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "../util/json.h"
+
+enum { CHECK_OPTION_OUTPUT = 256, CHECK_OPTION_OBJECT, CHECK_OPTION_IMAGE_OPTS };
+
+/* Runs the driver's check; -ENOTSUP when the format has none, -1 with *errp on failure. */
+static int check_collect(block_node *node, check_result *result, int fix, error **errp)
+{
+    memset(result, 0, sizeof(*result));
+    if (node->driver->check == NULL)
+        return -ENOTSUP;
+    return node->driver->check(node, result, fix, errp) < 0 ? -1 : 0;
+}
+
+/* The ImageCheck object in qemu's field order; optional fields only when non-zero. */
+static json_value *check_describe(const check_result *r, const char *filename, const char *format)
+{
+    json_value *o = json_object_new();
+    json_object_set_string(o, "filename", filename);
+    json_object_set_string(o, "format", format);
+    json_object_set_int(o, "check-errors", r->check_errors);
+    if (r->image_end_offset)
+        json_object_set_int(o, "image-end-offset", r->image_end_offset);
+    if (r->corruptions)
+        json_object_set_int(o, "corruptions", r->corruptions);
+    if (r->leaks)
+        json_object_set_int(o, "leaks", r->leaks);
+    if (r->corruptions_fixed)
+        json_object_set_int(o, "corruptions-fixed", r->corruptions_fixed);
+    if (r->leaks_fixed)
+        json_object_set_int(o, "leaks-fixed", r->leaks_fixed);
+    if (r->total_clusters)
+        json_object_set_int(o, "total-clusters", r->total_clusters);
+    if (r->allocated_clusters)
+        json_object_set_int(o, "allocated-clusters", r->allocated_clusters);
+    if (r->fragmented_clusters)
+        json_object_set_int(o, "fragmented-clusters", r->fragmented_clusters);
+    if (r->compressed_clusters)
+        json_object_set_int(o, "compressed-clusters", r->compressed_clusters);
+    return o;
+}
+
+static void check_print_human(const check_result *r)
+{
+    if (!(r->corruptions || r->leaks || r->check_errors)) {
+        cli_printf("No errors were found on the image.\n");
+    } else {
+        if (r->corruptions)
+            cli_printf("\n%lld errors were found on the image.\n"
+                       "Data may be corrupted, or further writes to the image may corrupt it.\n",
+                       (long long)r->corruptions);
+        if (r->leaks)
+            cli_printf("\n%lld leaked clusters were found on the image.\n"
+                       "This means waste of disk space, but no harm to data.\n",
+                       (long long)r->leaks);
+        if (r->check_errors)
+            cli_printf("\n%lld internal errors have occurred during the check.\n", (long long)r->check_errors);
+    }
+    if (r->total_clusters != 0 && r->allocated_clusters != 0)
+        cli_printf("%lld/%lld = %0.2f%% allocated, %0.2f%% fragmented, %0.2f%% compressed clusters\n",
+                   (long long)r->allocated_clusters, (long long)r->total_clusters,
+                   r->allocated_clusters * 100.0 / r->total_clusters,
+                   r->fragmented_clusters * 100.0 / r->allocated_clusters,
+                   r->compressed_clusters * 100.0 / r->allocated_clusters);
+    if (r->image_end_offset)
+        cli_printf("Image end offset: %lld\n", (long long)r->image_end_offset);
+}
+
+int cli_command_check(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, 'f'},
+        {"image-opts", no_argument, NULL, CHECK_OPTION_IMAGE_OPTS},
+        {"cache", required_argument, NULL, 'T'},
+        {"repair", required_argument, NULL, 'r'},
+        {"force-share", no_argument, NULL, 'U'},
+        {"output", required_argument, NULL, CHECK_OPTION_OUTPUT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"object", required_argument, NULL, CHECK_OPTION_OBJECT},
+        {NULL, 0, NULL, 0},
+    };
+    const char *format = NULL, *cache = "writeback";
+    bool image_opts = false, force_share = false, json = false;
+    int fix = 0, flags = BLOCK_OPEN_CHECK;
+    int c;
+    while ((c = getopt_long(argc, argv, "hf:T:r:Uq", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            cli_help_command_print("check");
+            return 0;
+        case 'f':
+            format = optarg;
+            break;
+        case CHECK_OPTION_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        case 'T':
+            cache = optarg;
+            break;
+        case 'r':
+            flags |= BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_REPAIR;
+            if (strcmp(optarg, "leaks") == 0)
+                fix = CHECK_FIX_LEAKS;
+            else if (strcmp(optarg, "all") == 0)
+                fix = CHECK_FIX_LEAKS | CHECK_FIX_ERRORS;
+            else
+                return cli_usage_error(argv[0], "--repair (-r) expects 'leaks' or 'all', not '%s'", optarg);
+            break;
+        case 'U':
+            force_share = true;
+            break;
+        case CHECK_OPTION_OUTPUT:
+            if (cli_output_format_parse(argv[0], optarg, &json) < 0)
+                return 1;
+            break;
+        case 'q':
+            cli_quiet = true;
+            break;
+        case CHECK_OPTION_OBJECT:
+            if (cli_object_add(optarg) < 0)
+                return 1;
+            break;
+        default:
+            return cli_usage_try(argv[0]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(argv[0], "Expecting one image file name");
+    const char *filename = argv[optind];
+    int cache_flags;
+    if (block_cache_mode_parse(cache, &cache_flags, NULL) < 0) {
+        cli_error("Invalid source cache option: %s", cache);
+        return 1;
+    }
+    if (force_share)
+        flags |= BLOCK_OPEN_FORCE_SHARE;
+    block_node *node = cli_image_open(filename, format, image_opts, flags, cache, cli_quiet);
+    if (node == NULL)
+        return 1;
+    check_result result;
+    error *err = NULL;
+    int ret = check_collect(node, &result, fix, &err);
+    if (ret == -ENOTSUP) {
+        cli_error("This image format does not support checks");
+        block_node_close(node);
+        return 63;
+    }
+    if (ret == 0 && (result.corruptions_fixed || result.leaks_fixed)) {
+        int64_t leaks_fixed = result.leaks_fixed, corruptions_fixed = result.corruptions_fixed;
+        if (!json)
+            cli_printf("The following inconsistencies were found and repaired:\n\n"
+                       "    %lld leaked clusters\n"
+                       "    %lld corruptions\n\n"
+                       "Double checking the fixed image now...\n",
+                       (long long)leaks_fixed, (long long)corruptions_fixed);
+        ret = check_collect(node, &result, 0, &err);
+        result.leaks_fixed = leaks_fixed;
+        result.corruptions_fixed = corruptions_fixed;
+    }
+    if (ret == 0) {
+        if (json) {
+            json_value *o = check_describe(&result, filename, node->driver->format_name);
+            char *text = json_print_pretty(o);
+            cli_printf("%s\n", text);
+            free(text);
+            json_free(o);
+        } else {
+            check_print_human(&result);
+        }
+    }
+    int exit_code;
+    if (ret != 0 || result.check_errors) {
+        fflush(stdout);
+        if (ret != 0)
+            fprintf(stderr, "qemu-img: Check failed: %s\n", err ? error_message(err) : "Input/output error");
+        else
+            fprintf(stderr, "qemu-img: Check failed\n");
+        exit_code = 1;
+    } else if (result.corruptions) {
+        exit_code = 2;
+    } else if (result.leaks) {
+        exit_code = 3;
+    } else {
+        exit_code = 0;
+    }
+    error_free(err);
+    block_node_close(node);
+    return exit_code;
+}

@@ -1,0 +1,204 @@
+/* common.c — messages, number arguments, image opening and progress shared by every command
+ * (spec/architecture.md §Command line). */
+#include "common.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../block/secret.h"
+#include "../util/memory.h"
+#include "../util/size.h"
+
+bool cli_quiet;
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("qemu-img: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_error_report(error *err, const char *prefix)
+{
+    fflush(stdout);
+    fprintf(stderr, "qemu-img: %s%s\n", prefix ? prefix : "", error_message(err));
+    error_free(err);
+}
+
+int cli_usage_error(const char *argv0, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("qemu-img: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help' for more information\n", argv0);
+    return 1;
+}
+
+int cli_usage_try(const char *argv0)
+{
+    fprintf(stderr, "Try '%s --help' for more information\n", argv0);
+    return 1;
+}
+
+void cli_printf(const char *fmt, ...)
+{
+    if (cli_quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+}
+
+int cli_size_argument(const char *name, const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    uint64_t value;
+    int r = size_parse(text, &value);
+    if (r == -ERANGE || (r == 0 && (value > (uint64_t)max || (int64_t)value < min))) {
+        cli_error("Invalid %s specified. Must be between %lld and %lld.", name, (long long)min, (long long)max);
+        return -1;
+    }
+    if (r < 0) {
+        cli_error("Invalid %s specified: '%s'", name, text);
+        return -1;
+    }
+    *out = (int64_t)value;
+    return 0;
+}
+
+int cli_number_argument(const char *name, const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    const char *p = text;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    unsigned long long value = strtoull(p, &end, 0);
+    if (end == p || *end != '\0') {
+        cli_error("Invalid %s specified: '%s'", name, text);
+        return -1;
+    }
+    /* strtoull lets negative numbers wrap around, as qemu's strtou64 does: they fail the range check. */
+    if (errno == ERANGE || value > (unsigned long long)max || (long long)value < min) {
+        cli_error("Invalid %s specified. Must be between %lld and %lld.", name, (long long)min, (long long)max);
+        return -1;
+    }
+    *out = (int64_t)value;
+    return 0;
+}
+
+int cli_output_format_parse(const char *argv0, const char *text, bool *json)
+{
+    if (strcmp(text, "json") == 0) {
+        *json = true;
+        return 0;
+    }
+    if (strcmp(text, "human") == 0) {
+        *json = false;
+        return 0;
+    }
+    cli_usage_error(argv0, "--output expects 'human' or 'json', not '%s'", text);
+    return -1;
+}
+
+int cli_object_add(const char *definition)
+{
+    error *err = NULL;
+    if (secret_object_add(definition, &err) < 0) {
+        cli_error_report(err, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+block_node *cli_image_open(const char *filename, const char *format, bool image_opts, int flags,
+                           const char *cache_mode, bool quiet)
+{
+    if (image_opts && format) {
+        cli_error("--image-opts and --format are mutually exclusive");
+        return NULL;
+    }
+    block_open_request request = {
+        .filename = filename,
+        .format = format,
+        .image_opts = image_opts,
+        .flags = flags,
+        .cache_mode = cache_mode,
+    };
+    error *err = NULL;
+    block_node *node = block_image_open(&request, &err);
+    if (node == NULL) {
+        char *prefix = memory_printf("Could not open '%s': ", filename);
+        cli_error_report(err, prefix);
+        free(prefix);
+    }
+    return node;
+}
+
+/* ---- progress ---- */
+
+static struct {
+    bool enabled;
+    float current;
+    float last_printed;
+    volatile sig_atomic_t print_pending;
+} cli_progress_state;
+
+/* SIGUSR1: report the progress on the next update even without -p. */
+static void cli_progress_signal(int signal_number)
+{
+    (void)signal_number;
+    cli_progress_state.print_pending = 1;
+}
+
+static void cli_progress_show(void)
+{
+    if (cli_progress_state.enabled) {
+        printf("    (%3.2f/100%%)\r", cli_progress_state.current);
+        fflush(stdout);
+    } else if (cli_progress_state.print_pending) {
+        fprintf(stderr, "    (%3.2f/100%%)\n", cli_progress_state.current);
+        cli_progress_state.print_pending = 0;
+    }
+}
+
+void cli_progress_begin(bool enabled)
+{
+    cli_progress_state.enabled = enabled;
+    cli_progress_state.current = 0;
+    cli_progress_state.last_printed = 0;
+    signal(SIGUSR1, cli_progress_signal);
+    cli_progress_show();
+}
+
+void cli_progress_update(uint64_t done, uint64_t total)
+{
+    float current = total ? (float)((double)done * 100.0 / (double)total) : 100.0f;
+    if (current > 100)
+        current = 100;
+    cli_progress_state.current = current;
+    if (current > cli_progress_state.last_printed + 1 || current < cli_progress_state.last_printed - 1 ||
+        current == 0 || current == 100 || cli_progress_state.print_pending) {
+        cli_progress_state.last_printed = current;
+        cli_progress_show();
+    }
+}
+
+void cli_progress_end(void)
+{
+    if (cli_progress_state.enabled) {
+        printf("\n");
+        fflush(stdout);
+    }
+}

@@ -1,0 +1,34 @@
+/* error.h — the one error object that carries qemu-img's message text up to the CLI (spec/architecture.md §Errors). */
+#ifndef QIMG_UTIL_ERROR_H
+#define QIMG_UTIL_ERROR_H
+
+#include <stdarg.h>
+
+/* An error: the message exactly as qemu-img words it (without the "qemu-img: " prefix),
+ * plus an optional exit code hint (0 means "use the command's default"). */
+typedef struct error {
+    char *message;
+    int exit_code;
+} error;
+
+/* Sets *errp to a new error built from fmt when errp is not NULL and *errp is NULL.
+ * Always returns -1 so that callers can write `return error_set(errp, ...)`. */
+int error_set(error **errp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int error_set_va(error **errp, const char *fmt, va_list ap);
+
+/* As error_set, with ": <strerror(errnum)>" appended (qemu's error_setg_errno). */
+int error_set_errno(error **errp, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Prefixes the message of *errp (when set) with the formatted text. */
+void error_prepend(error **errp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Moves src into *dst when *dst is empty; otherwise frees src. */
+void error_propagate(error **dst, error *src);
+
+/* Frees an error; NULL is accepted. */
+void error_free(error *err);
+
+/* The message text of err ("" for NULL). */
+const char *error_message(const error *err);
+
+#endif

@@ -1,0 +1,42 @@
+/* report.c — the warning sink (spec/architecture.md §Errors). */
+#include "report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "memory.h"
+
+static void report_default_sink(const char *text)
+{
+    fputs(text, stderr);
+}
+
+static void (*report_sink)(const char *text) = report_default_sink;
+
+void report_set_sink(void (*sink)(const char *text))
+{
+    report_sink = sink ? sink : report_default_sink;
+}
+
+void report_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = memory_vprintf(fmt, ap);
+    va_end(ap);
+    char *line = memory_printf("qemu-img: warning: %s\n", body);
+    report_sink(line);
+    free(line);
+    free(body);
+}
+
+void report_text(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = memory_vprintf(fmt, ap);
+    va_end(ap);
+    report_sink(body);
+    free(body);
+}
