@@ -1,5 +1,6 @@
 # Makefile — builds build/qemu-img (and its ASan, fuzzing and test variants) and runs every test
 # (spec/architecture.md §Build).
+SHELL := /bin/bash
 CC ?= gcc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g

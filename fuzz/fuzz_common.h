@@ -1,0 +1,18 @@
+/* fuzz_common.h — what every fuzz target does with an input: open it as an image held in memory and
+ * use it as a user would (spec/architecture.md §Fuzzing). */
+#ifndef QIMG_FUZZ_COMMON_H
+#define QIMG_FUZZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest input a target looks at (bytes); larger inputs are ignored. */
+#define FUZZ_INPUT_MAX (4u << 20)
+
+/* Runs the whole user sequence on data as an image of format (NULL: probe): probe, open, info in
+ * both forms, map, bounded reads, check; when writable, a sequence of writes, zero writes,
+ * discards and resizes decoded from the input, verified against an in-memory model.
+ * Aborts (a finding) only when the driver returns data that contradicts the model. */
+int fuzz_image_run(const char *format, const uint8_t *data, size_t size, int writable);
+
+#endif
