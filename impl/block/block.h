@@ -258,6 +258,12 @@ int block_node_truncate(block_node *node, uint64_t size, bool exact, block_preal
 int64_t block_node_length(block_node *node);
 int64_t block_node_allocated_size(block_node *node);
 
+/* Copies length bytes of src's guest data at src_offset to dst at dst_offset, offloading to the host
+ * (copy_file_range) when both ends resolve to plain host files, else by reading and writing
+ * (convert -C). */
+int block_node_copy_range(block_node *src, uint64_t src_offset, block_node *dst, uint64_t dst_offset,
+                          uint64_t length, error **errp);
+
 /* Reads from node->backing for an unallocated range of node: zeroes without a backing file
  * and past the backing file's end. */
 int block_node_read_backing(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);

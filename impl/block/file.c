@@ -24,8 +24,65 @@ static void file_lock_hint_append(error **errp, const char *filename)
     }
 }
 
+enum { FILE_DIRECT_ALIGNMENT = 4096 };
+
+/* True when an O_DIRECT request must go through an aligned bounce buffer. */
+static bool file_needs_bounce(const block_node *node, uint64_t offset, size_t length, const void *buf)
+{
+    uint64_t a = node->request_alignment;
+    return a > 1 && ((offset | length | (uintptr_t)buf) & (a - 1)) != 0;
+}
+
+static int file_read_plain(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
+static int file_write_plain(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
+
+/* O_DIRECT read of an unaligned request through an aligned buffer. */
+static int file_read_bounced(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
+{
+    uint64_t a = node->request_alignment;
+    uint64_t start = offset & ~(a - 1);
+    uint64_t end = (offset + length + a - 1) & ~(a - 1);
+    uint8_t *bounce = memory_alloc_aligned((size_t)(end - start));
+    int ret = file_read_plain(node, start, (size_t)(end - start), bounce, errp);
+    if (ret == 0)
+        memcpy(buf, bounce + (offset - start), length);
+    free(bounce);
+    return ret;
+}
+
+/* O_DIRECT write of an unaligned request: read-modify-write of the aligned range, then the file
+ * is cut back to the size the unaligned write would have left. */
+static int file_write_bounced(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
+{
+    uint64_t a = node->request_alignment;
+    uint64_t start = offset & ~(a - 1);
+    uint64_t end = (offset + length + a - 1) & ~(a - 1);
+    struct stat st;
+    if (fstat(node->fd, &st) < 0)
+        return error_set_errno(errp, errno, "Could not stat '%s'", node->filename);
+    uint8_t *bounce = memory_alloc_aligned((size_t)(end - start));
+    int ret = file_read_plain(node, start, (size_t)(end - start), bounce, errp);
+    if (ret == 0) {
+        memcpy(bounce + (offset - start), buf, length);
+        ret = file_write_plain(node, start, (size_t)(end - start), bounce, errp);
+    }
+    free(bounce);
+    uint64_t wanted = (uint64_t)st.st_size > offset + length ? (uint64_t)st.st_size : offset + length;
+    if (ret == 0 && end > wanted && ftruncate(node->fd, (off_t)wanted) < 0)
+        return error_set_errno(errp, errno, "Could not resize '%s'", node->filename);
+    node->size = wanted > node->size ? wanted : node->size;
+    return ret;
+}
+
 /* Reads exactly length bytes at offset; bytes past the end of the file read as zeroes. */
 static int file_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
+{
+    if (file_needs_bounce(node, offset, length, buf))
+        return file_read_bounced(node, offset, length, buf, errp);
+    return file_read_plain(node, offset, length, buf, errp);
+}
+
+static int file_read_plain(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
 {
     size_t done = 0;
     while (done < length) {
@@ -48,6 +105,17 @@ static int file_read(block_node *node, uint64_t offset, size_t length, uint8_t *
 static int file_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags,
                       error **errp)
 {
+    int ret = file_needs_bounce(node, offset, length, buf) ? file_write_bounced(node, offset, length, buf, errp)
+                                                            : file_write_plain(node, offset, length, buf, errp);
+    if (ret < 0)
+        return -1;
+    if (((flags & BLOCK_WRITE_FUA) || (node->flags & BLOCK_OPEN_WRITE_THROUGH)) && !(node->flags & BLOCK_OPEN_NO_FLUSH))
+        fdatasync(node->fd);
+    return 0;
+}
+
+static int file_write_plain(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
+{
     size_t done = 0;
     while (done < length) {
         ssize_t n = pwrite(node->fd, buf + done, length - done, (off_t)(offset + done));
@@ -60,8 +128,6 @@ static int file_write(block_node *node, uint64_t offset, size_t length, const ui
     }
     if (offset + length > node->size)
         node->size = offset + length;
-    if ((flags & BLOCK_WRITE_FUA) && !(node->flags & BLOCK_OPEN_NO_FLUSH))
-        fdatasync(node->fd);
     return 0;
 }
 
@@ -302,7 +368,7 @@ static int file_open(block_node *node, option_list *options, int flags, error **
     }
     node->fd = fd;
     node->read_only = !writable;
-    node->request_alignment = (flags & BLOCK_OPEN_CACHE_DIRECT) ? 512 : 1;
+    node->request_alignment = (flags & BLOCK_OPEN_CACHE_DIRECT) ? FILE_DIRECT_ALIGNMENT : 1;
     int perm = LOCK_PERM_CONSISTENT_READ;
     int unshared = LOCK_PERM_WRITE | LOCK_PERM_RESIZE;
     if (writable)

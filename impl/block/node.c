@@ -365,3 +365,74 @@ int block_node_is_allocated_above(block_node *node, block_node *base, uint64_t o
     *pnum = best;
     return 0;
 }
+
+/* Follows pass-through and data mappings from a format node down to a protocol node; returns the
+ * protocol node and sets *offset, or NULL when the range does not map 1:1 onto one host file. */
+static block_node *block_node_resolve_host(block_node *node, uint64_t *offset, uint64_t *length, bool for_write)
+{
+    for (int depth = 0; depth < 8 && node; depth++) {
+        if (node->driver->is_protocol)
+            return node->fd >= 0 ? node : NULL;
+        if (node->driver->block_status == NULL)
+            return NULL;
+        block_status_result st;
+        if (node->driver->block_status(node, *offset, *length, &st, NULL) < 0)
+            return NULL;
+        if (!(st.flags & BLOCK_STATUS_OFFSET_VALID) || st.map_node == NULL || (st.flags & BLOCK_STATUS_COMPRESSED))
+            return NULL;
+        if (for_write && !(st.flags & BLOCK_STATUS_RAW))
+            return NULL;
+        if (!(st.flags & BLOCK_STATUS_RAW) && !(st.flags & BLOCK_STATUS_DATA))
+            return NULL;
+        if (st.length < *length)
+            *length = st.length;
+        *offset = st.map_offset;
+        node = st.map_node;
+    }
+    return NULL;
+}
+
+int block_node_copy_range(block_node *src, uint64_t src_offset, block_node *dst, uint64_t dst_offset,
+                          uint64_t length, error **errp)
+{
+    while (length > 0) {
+        uint64_t n = length, host_src_offset = src_offset, host_dst_offset = dst_offset, dst_n = length;
+        block_node *host_src = block_node_resolve_host(src, &host_src_offset, &n, false);
+        block_node *host_dst = host_src ? block_node_resolve_host(dst, &host_dst_offset, &dst_n, true) : NULL;
+        if (dst_n < n)
+            n = dst_n;
+        bool done = false;
+        if (host_src && host_dst && n > 0) {
+            loff_t in = (loff_t)host_src_offset, out = (loff_t)host_dst_offset;
+            uint64_t left = n;
+            while (left > 0) {
+                ssize_t r = copy_file_range(host_src->fd, &in, host_dst->fd, &out, (size_t)left, 0);
+                if (r <= 0)
+                    break;
+                left -= (uint64_t)r;
+            }
+            if (left == 0) {
+                done = true;
+                if (host_dst_offset + n > host_dst->size)
+                    host_dst->size = host_dst_offset + n;
+            } else {
+                n -= left;
+                done = n > 0;
+            }
+        }
+        if (!done) {
+            n = length < (1u << 20) ? length : (1u << 20);
+            uint8_t *buf = memory_alloc_aligned((size_t)n);
+            int r = block_node_read(src, src_offset, (size_t)n, buf, errp);
+            if (r == 0)
+                r = block_node_write(dst, dst_offset, (size_t)n, buf, 0, errp);
+            free(buf);
+            if (r < 0)
+                return -1;
+        }
+        src_offset += n;
+        dst_offset += n;
+        length -= n;
+    }
+    return 0;
+}

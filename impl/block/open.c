@@ -267,6 +267,32 @@ block_node *block_image_open(const block_open_request *request, error **errp)
     if (open_request_options(request, &options, errp) < 0)
         goto cleanup;
     int flags = request->flags | cache_flags;
+    bool direct = false, no_flush = false;
+    if (option_list_get_bool(&options, "cache.direct", false, &direct, errp) < 0 ||
+        option_list_get_bool(&options, "cache.no-flush", false, &no_flush, errp) < 0)
+        goto cleanup;
+    if (direct)
+        flags |= BLOCK_OPEN_CACHE_DIRECT;
+    if (no_flush)
+        flags |= BLOCK_OPEN_NO_FLUSH;
+    option_list_remove(&options, "cache.direct");
+    option_list_remove(&options, "cache.no-flush");
+    /* Protocol options this protocol accepts but has no use for. */
+    option_list_remove(&options, "file.aio");
+    option_list_remove(&options, "file.locking");
+    option_list_remove(&options, "file.driver");
+    option_list_remove(&options, "discard");
+    option_list_remove(&options, "detect-zeroes");
+    option_list_remove(&options, "read-only");
+    option_list_remove(&options, "node-name");
+    option_list_remove(&options, "auto-read-only");
+    for (size_t i = 0; i < options.count; i++) {
+        const char *key = options.entries[i].key;
+        if (strncmp(key, "file.", 5) == 0 && strcmp(key, "file.filename") != 0) {
+            error_set(errp, "Block protocol 'file' does not support the option '%s'", key + 5);
+            goto cleanup;
+        }
+    }
     const char *share = option_list_get(&options, "force-share");
     if (share && (strcmp(share, "on") == 0 || strcmp(share, "true") == 0))
         flags |= BLOCK_OPEN_FORCE_SHARE;

@@ -18,7 +18,7 @@ static int raw_open(block_node *node, option_list *options, int flags, error **e
     for (size_t i = 0; i < options->count; i++) {
         const char *key = options->entries[i].key;
         if (strcmp(key, "offset") != 0 && strcmp(key, "size") != 0)
-            return error_set(errp, "Invalid parameter '%s'", key);
+            return error_set(errp, "Block format 'raw' does not support the option '%s'", key);
     }
     node->size = (uint64_t)block_node_length(node->file);
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
