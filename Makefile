@@ -68,7 +68,7 @@ golden: all
 	@python3 golden/run.py --qemu-img $(BUILD)/qemu-img $(if $(ONLY),--only '$(ONLY)') $(if $(GROUP),--group '$(GROUP)') -j 2
 
 iotests: all
-	@python3 -m pytest -q iotests
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider iotests
 
 bench: all
 	@python3 ci/bench.py

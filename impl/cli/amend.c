@@ -1,0 +1,301 @@
+/* amend.c — `qemu-img amend`: changes format-specific options of an existing image through its driver's amend operation (spec/architecture.md §Command line). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "../util/memory.h"
+#include "../util/options.h"
+
+/* Long-only options of amend (values above any character). */
+enum {
+    AMEND_OPTION_OBJECT = 256,
+    AMEND_OPTION_IMAGE_OPTS,
+    AMEND_OPTION_FORCE,
+};
+
+/* Everything the command line of amend asks for. */
+typedef struct amend_arguments {
+    char *options;          /* every -o joined with ',' (owned) */
+    const char *format;     /* -f */
+    const char *cache_mode; /* -t */
+    bool image_opts;
+    bool force;
+    bool progress;
+    bool quiet;
+} amend_arguments;
+
+/* Appends one -o value to *options, joined by ','; refuses lists that would not join cleanly
+ * ("Invalid option list: TEXT"). Returns 0, or -1 after printing the error. */
+static int amend_options_accumulate(char **options, const char *text)
+{
+    int ret = -1;
+
+    if (!option_text_is_valid(text) || text[0] == ',') {
+        cli_error("Invalid option list: %s", text);
+        goto cleanup;
+    }
+    if (*options == NULL) {
+        *options = memory_strdup(text);
+    } else {
+        char *joined = memory_printf("%s,%s", *options, text);
+        free(*options);
+        *options = joined;
+    }
+    ret = 0;
+cleanup:
+    return ret;
+}
+
+/* Prints the option table of descs sorted by name, one "  name=<type>  - help" line each,
+ * the way qemu lists amend options (no caption line). */
+static void amend_option_table_print(const option_desc *descs)
+{
+    static const char *const type_names[] = {"str", "bool (on/off)", "num", "size"};
+    size_t count = 0;
+    const option_desc **sorted = NULL;
+
+    while (descs != NULL && descs[count].name != NULL) {
+        count++;
+    }
+    sorted = memory_alloc_array(count + 1, sizeof(*sorted));
+    for (size_t i = 0; i < count; i++) {
+        sorted[i] = &descs[i];
+    }
+    /* Insertion sort by name: the tables are short. */
+    for (size_t i = 1; i < count; i++) {
+        const option_desc *item = sorted[i];
+        size_t j = i;
+        while (j > 0 && strcmp(sorted[j - 1]->name, item->name) > 0) {
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        sorted[j] = item;
+    }
+    for (size_t i = 0; i < count; i++) {
+        char *left = memory_printf("%s=<%s>", sorted[i]->name, type_names[sorted[i]->type]);
+        if (sorted[i]->help != NULL) {
+            printf("  %-22s - %s\n", left, sorted[i]->help);
+        } else {
+            printf("  %s\n", left);
+        }
+        free(left);
+    }
+    free(sorted);
+}
+
+/* Prints "Amend options for 'FORMAT':" and the driver's amend options; returns the exit code
+ * (1 with "Unknown file format" or "does not support option amendment"). */
+static int amend_option_help_print(const char *format)
+{
+    const block_driver *driver = block_driver_find(format);
+    int ret = 1;
+
+    if (driver == NULL) {
+        cli_error("Unknown file format '%s'", format);
+        goto cleanup;
+    }
+    if (driver->amend == NULL) {
+        cli_error("Format driver '%s' does not support option amendment", format);
+        goto cleanup;
+    }
+    printf("Amend options for '%s':\n", format);
+    amend_option_table_print(driver->amend_options);
+    ret = 0;
+cleanup:
+    return ret;
+}
+
+/* Parses options_text against the driver's amend options. On failure prints qemu's message and,
+ * when the text would be valid as creation options, the hint that the option only applies to
+ * creation. Returns 0 or -1. */
+static int amend_options_parse(const block_driver *driver, const char *options_text, option_list *out)
+{
+    option_desc_list amend_descs = {0};
+    option_desc_list all_descs = {0};
+    option_list probe = {0};
+    error *err = NULL;
+    int ret = -1;
+
+    option_desc_list_append(&amend_descs, driver->amend_options);
+    if (option_list_parse(out, options_text, NULL, &err) < 0 || option_list_validate(out, &amend_descs, &err) < 0) {
+        bool creation_only = false;
+
+        option_desc_list_append(&all_descs, driver->amend_options);
+        option_desc_list_append(&all_descs, driver->create_options);
+        if (option_list_parse(&probe, options_text, NULL, NULL) == 0 &&
+            option_list_validate(&probe, &all_descs, NULL) == 0) {
+            creation_only = true;
+        }
+        cli_error_report(err, NULL);
+        err = NULL;
+        if (creation_only) {
+            fputs("This option is only supported for image creation\n", stderr);
+        }
+        goto cleanup;
+    }
+    ret = 0;
+cleanup:
+    error_free(err);
+    option_list_free(&probe);
+    option_desc_list_free(&amend_descs);
+    option_desc_list_free(&all_descs);
+    return ret;
+}
+
+/* Parses argv into args. Returns -1 to go on, or the exit code when the command is already
+ * finished (help printed, usage error, bad -o list or --object). */
+static int amend_arguments_parse(int argc, char **argv, amend_arguments *args)
+{
+    static const struct option long_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"options", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"image-opts", no_argument, NULL, AMEND_OPTION_IMAGE_OPTS},
+        {"cache", required_argument, NULL, 't'},
+        {"force", no_argument, NULL, AMEND_OPTION_FORCE},
+        {"progress", no_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"object", required_argument, NULL, AMEND_OPTION_OBJECT},
+        {NULL, 0, NULL, 0},
+    };
+    int ret = -1;
+    int c;
+
+    optind = 0;
+    while (ret < 0 && (c = getopt_long(argc, argv, "ho:f:t:pq", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            cli_help_command_print("amend");
+            ret = 0;
+            break;
+        case 'o':
+            if (amend_options_accumulate(&args->options, optarg) < 0) {
+                ret = 1;
+            }
+            break;
+        case 'f':
+            args->format = optarg;
+            break;
+        case AMEND_OPTION_IMAGE_OPTS:
+            args->image_opts = true;
+            break;
+        case 't':
+            args->cache_mode = optarg;
+            break;
+        case AMEND_OPTION_FORCE:
+            args->force = true;
+            break;
+        case 'p':
+            args->progress = true;
+            break;
+        case 'q':
+            args->quiet = true;
+            break;
+        case AMEND_OPTION_OBJECT:
+            if (cli_object_add(optarg) < 0) {
+                ret = 1;
+            }
+            break;
+        default:
+            ret = cli_usage_try(argv[0]);
+            break;
+        }
+    }
+    if (ret < 0 && args->options == NULL) {
+        ret = cli_usage_error(argv[0], "Must specify options (-o)");
+    }
+    return ret;
+}
+
+/* `qemu-img amend [-f FMT|--image-opts] [-t CACHE] [--force] [-p] [-q] -o OPTS FILE`: opens
+ * FILE read-write and hands the parsed options to the driver's amend operation. Prints the
+ * driver's option table for "-o help". Returns the exit code. */
+int cli_command_amend(int argc, char **argv)
+{
+    amend_arguments args = {.cache_mode = "writeback"};
+    option_list options = {0};
+    block_node *node = NULL;
+    const char *filename;
+    bool progress_initialized = false;
+    bool progress_started = false;
+    error *err = NULL;
+    int cache_flags = 0;
+    int ret;
+
+    ret = amend_arguments_parse(argc, argv, &args);
+    if (ret >= 0) {
+        goto cleanup;
+    }
+    ret = 1;
+    cli_quiet = args.quiet;
+    if (args.quiet) {
+        args.progress = false;
+    }
+    progress_initialized = true;
+
+    filename = (optind == argc - 1) ? argv[argc - 1] : NULL;
+    if (args.format != NULL && option_text_has_help(args.options)) {
+        ret = amend_option_help_print(args.format);
+        goto cleanup;
+    }
+    if (optind != argc - 1) {
+        cli_error("Expecting one image file name");
+        goto cleanup;
+    }
+    if (block_cache_mode_parse(args.cache_mode, &cache_flags, &err) < 0) {
+        error_free(err);
+        err = NULL;
+        cli_error("Invalid cache option: %s", args.cache_mode);
+        goto cleanup;
+    }
+
+    node = cli_image_open(filename, args.format, args.image_opts, BLOCK_OPEN_READ_WRITE, args.cache_mode,
+                          args.quiet);
+    if (node == NULL) {
+        goto cleanup;
+    }
+    if (option_text_has_help(args.options)) {
+        ret = amend_option_help_print(node->driver->format_name);
+        goto cleanup;
+    }
+    if (node->driver->amend == NULL) {
+        cli_error("Format driver '%s' does not support option amendment", node->driver->format_name);
+        goto cleanup;
+    }
+    if (amend_options_parse(node->driver, args.options, &options) < 0) {
+        goto cleanup;
+    }
+
+    cli_progress_begin(args.progress);
+    progress_started = true;
+    ret = node->driver->amend(node, &options, args.force, &err) < 0 ? 1 : 0;
+    /* qemu reports 100% whether or not the amendment worked. */
+    cli_progress_update(1, 1);
+    if (ret != 0) {
+        cli_error_report(err, NULL);
+        err = NULL;
+        goto cleanup;
+    }
+    /* Like qemu (which drops the image without checking), a failed final flush is not reported. */
+    if (block_node_flush(node, &err) < 0) {
+        error_free(err);
+        err = NULL;
+    }
+
+cleanup:
+    if (progress_started) {
+        cli_progress_end();
+    } else if (progress_initialized && args.progress) {
+        /* qemu ends its progress output (silent so far) with a newline. */
+        fputc('\n', stdout);
+    }
+    if (node != NULL) {
+        block_node_close(node);
+    }
+    error_free(err);
+    option_list_free(&options);
+    free(args.options);
+    return ret;
+}

@@ -1,0 +1,327 @@
+/* compare.c — qemu-img compare: whether two images read the same, with strict mode and exit codes
+ * 0 identical, 1 different, 2 open error, 3 block status error, 4 read error
+ * (spec/architecture.md §Command line). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "../util/memory.h"
+
+enum {
+    COMPARE_OPTION_IMAGE_OPTS = 256,
+    COMPARE_OPTION_OBJECT,
+};
+
+enum {
+    COMPARE_SECTOR = 512,
+    COMPARE_BUFFER_SIZE = 2 * 1024 * 1024,
+};
+
+/* The status bits qemu's strict mode compares (the block layer's internal routing bits left out). */
+#define COMPARE_STATUS_MASK                                                                                          \
+    (BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO | BLOCK_STATUS_OFFSET_VALID | BLOCK_STATUS_ALLOCATED |                  \
+     BLOCK_STATUS_COMPRESSED | BLOCK_STATUS_EOF)
+
+/* One of the two images being compared. */
+typedef struct compare_image {
+    const char *name;
+    block_node *node;
+    uint64_t size;
+} compare_image;
+
+/* True when the length bytes at buf are all zero. */
+static bool compare_buffer_is_zero(const uint8_t *buf, size_t length)
+{
+    size_t i = 0;
+    for (; i < length && (i & 7) != 0; i++)
+        if (buf[i])
+            return false;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t word;
+        memcpy(&word, buf + i, sizeof(word));
+        if (word)
+            return false;
+    }
+    for (; i < length; i++)
+        if (buf[i])
+            return false;
+    return true;
+}
+
+/* Offset (a multiple of 512 within buf) of the first 512-byte piece holding a non-zero byte, or -1. */
+static int64_t compare_buffer_find_nonzero(const uint8_t *buf, uint64_t length)
+{
+    for (uint64_t i = 0; i < length; i += COMPARE_SECTOR) {
+        uint64_t piece = length - i < COMPARE_SECTOR ? length - i : COMPARE_SECTOR;
+        if (!compare_buffer_is_zero(buf + i, (size_t)piece))
+            return (int64_t)i;
+    }
+    return -1;
+}
+
+/* Compares two buffers in 512-byte pieces: returns whether the first piece differs and sets *same_run
+ * to the length of the leading run of pieces that share that answer. */
+static bool compare_buffer_differs(const uint8_t *a, const uint8_t *b, uint64_t length, uint64_t *same_run)
+{
+    uint64_t first = length < COMPARE_SECTOR ? length : COMPARE_SECTOR;
+    bool differs = memcmp(a, b, (size_t)first) != 0;
+    uint64_t i = first;
+    while (i < length) {
+        uint64_t piece = length - i < COMPARE_SECTOR ? length - i : COMPARE_SECTOR;
+        if ((memcmp(a + i, b + i, (size_t)piece) != 0) != differs)
+            break;
+        i += piece;
+    }
+    *same_run = i;
+    return differs;
+}
+
+/* Reads [offset, offset+length) of image into buf; on failure prints qemu's read error and returns -1. */
+static int compare_image_read(compare_image *image, uint64_t offset, uint64_t length, uint8_t *buf)
+{
+    error *err = NULL;
+    if (block_node_read(image->node, offset, (size_t)length, buf, &err) < 0) {
+        cli_error("Error while reading offset %" PRIu64 " of %s: %s", offset, image->name, error_message(err));
+        error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks that a range of image reads as zeroes: 0 when it does, 1 (after "Content mismatch") when not,
+ * 4 on a read error. */
+static int compare_image_check_empty(compare_image *image, uint64_t offset, uint64_t length, uint8_t *buf,
+                                     bool quiet)
+{
+    if (compare_image_read(image, offset, length, buf) < 0)
+        return 4;
+    int64_t index = compare_buffer_find_nonzero(buf, length);
+    if (index >= 0) {
+        if (!quiet)
+            printf("Content mismatch at offset %" PRIu64 "!\n", offset + (uint64_t)index);
+        return 1;
+    }
+    return 0;
+}
+
+/* Block status of image at offset to its end; on failure prints qemu's message and returns -1. */
+static int compare_image_status(compare_image *image, uint64_t offset, block_status_result *status)
+{
+    error *err = NULL;
+    if (block_node_status_above(image->node, NULL, offset, image->size - offset, status, NULL, &err) < 0 ||
+        status->length == 0) {
+        error_free(err);
+        cli_error("Sector allocation test failed for %s", image->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Walks both images over their common length; returns the exit code (0 when still identical). */
+static int compare_common_part(compare_image *a, compare_image *b, bool strict, bool quiet, uint8_t *buf_a,
+                               uint8_t *buf_b, uint64_t progress_total, uint64_t *offset_out)
+{
+    uint64_t common = a->size < b->size ? a->size : b->size;
+    uint64_t offset = 0;
+    int ret = 0;
+    while (offset < common) {
+        block_status_result status_a, status_b;
+        if (compare_image_status(a, offset, &status_a) < 0 || compare_image_status(b, offset, &status_b) < 0) {
+            ret = 3;
+            goto cleanup;
+        }
+        bool allocated_a = status_a.flags & BLOCK_STATUS_ALLOCATED;
+        bool allocated_b = status_b.flags & BLOCK_STATUS_ALLOCATED;
+        uint64_t chunk = status_a.length < status_b.length ? status_a.length : status_b.length;
+        if (strict && (status_a.flags & COMPARE_STATUS_MASK) != (status_b.flags & COMPARE_STATUS_MASK)) {
+            if (!quiet)
+                printf("Strict mode: Offset %" PRIu64 " block status mismatch!\n", offset);
+            ret = 1;
+            goto cleanup;
+        }
+        if ((status_a.flags & BLOCK_STATUS_ZERO) && (status_b.flags & BLOCK_STATUS_ZERO)) {
+            /* Both read as zeroes. */
+        } else if (allocated_a == allocated_b) {
+            if (allocated_a) {
+                if (chunk > COMPARE_BUFFER_SIZE)
+                    chunk = COMPARE_BUFFER_SIZE;
+                if (compare_image_read(a, offset, chunk, buf_a) < 0 ||
+                    compare_image_read(b, offset, chunk, buf_b) < 0) {
+                    ret = 4;
+                    goto cleanup;
+                }
+                uint64_t run;
+                bool differs = compare_buffer_differs(buf_a, buf_b, chunk, &run);
+                if (differs || run != chunk) {
+                    if (!quiet)
+                        printf("Content mismatch at offset %" PRIu64 "!\n", offset + (differs ? 0 : run));
+                    ret = 1;
+                    goto cleanup;
+                }
+            }
+        } else {
+            if (chunk > COMPARE_BUFFER_SIZE)
+                chunk = COMPARE_BUFFER_SIZE;
+            ret = compare_image_check_empty(allocated_a ? a : b, offset, chunk, buf_a, quiet);
+            if (ret)
+                goto cleanup;
+        }
+        offset += chunk;
+        cli_progress_update(offset, progress_total);
+    }
+cleanup:
+    *offset_out = offset;
+    return ret;
+}
+
+/* Checks that the part of the longer image past the shorter one's end reads as zeroes. */
+static int compare_tail(compare_image *longer, uint64_t offset, bool quiet, uint8_t *buf, uint64_t progress_total)
+{
+    int ret = 0;
+    while (offset < longer->size) {
+        block_status_result status;
+        if (compare_image_status(longer, offset, &status) < 0) {
+            ret = 3;
+            goto cleanup;
+        }
+        uint64_t chunk = status.length;
+        if ((status.flags & BLOCK_STATUS_ALLOCATED) && !(status.flags & BLOCK_STATUS_ZERO)) {
+            if (chunk > COMPARE_BUFFER_SIZE)
+                chunk = COMPARE_BUFFER_SIZE;
+            ret = compare_image_check_empty(longer, offset, chunk, buf, quiet);
+            if (ret)
+                goto cleanup;
+        }
+        offset += chunk;
+        cli_progress_update(offset, progress_total);
+    }
+cleanup:
+    return ret;
+}
+
+/* qemu-img compare [-f FMT] [-F FMT] [--image-opts] [-s] [-T CACHE] [-U] [-p] [-q] FILE1 FILE2.
+ * Returns 0 identical, 1 different (or usage error), 2 open failure, 3 status failure, 4 read failure. */
+int cli_command_compare(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"a-format", required_argument, NULL, 'f'},
+        {"b-format", required_argument, NULL, 'F'},
+        {"image-opts", no_argument, NULL, COMPARE_OPTION_IMAGE_OPTS},
+        {"strict", no_argument, NULL, 's'},
+        {"cache", required_argument, NULL, 'T'},
+        {"force-share", no_argument, NULL, 'U'},
+        {"progress", no_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"object", required_argument, NULL, COMPARE_OPTION_OBJECT},
+        {NULL, 0, NULL, 0},
+    };
+    const char *format_a = NULL, *format_b = NULL, *cache = "writeback";
+    bool image_opts = false, strict = false, force_share = false, progress = false, quiet = false;
+    compare_image a = {0}, b = {0};
+    uint8_t *buf_a = NULL, *buf_b = NULL;
+    int ret = 0;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "hf:F:sT:Upq", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            cli_help_command_print("compare");
+            return 0;
+        case 'f':
+            format_a = optarg;
+            break;
+        case 'F':
+            format_b = optarg;
+            break;
+        case COMPARE_OPTION_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        case 's':
+            strict = true;
+            break;
+        case 'T':
+            cache = optarg;
+            break;
+        case 'U':
+            force_share = true;
+            break;
+        case 'p':
+            progress = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case COMPARE_OPTION_OBJECT:
+            if (cli_object_add(optarg) < 0)
+                return 1;
+            break;
+        default:
+            return cli_usage_try(argv[0]);
+        }
+    }
+    if (quiet)
+        progress = false;
+    if (optind != argc - 2)
+        return cli_usage_error(argv[0], "Expecting two image file names");
+    a.name = argv[optind];
+    b.name = argv[optind + 1];
+
+    cli_progress_begin(progress);
+    int cache_flags;
+    error *err = NULL;
+    if (block_cache_mode_parse(cache, &cache_flags, &err) < 0) {
+        error_free(err);
+        cli_error("Invalid source cache option: %s", cache);
+        ret = 2;
+        goto cleanup;
+    }
+    int flags = force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
+    a.node = cli_image_open(a.name, format_a, image_opts, flags, cache, quiet);
+    if (a.node == NULL) {
+        ret = 2;
+        goto cleanup;
+    }
+    b.node = cli_image_open(b.name, format_b, image_opts, flags, cache, quiet);
+    if (b.node == NULL) {
+        ret = 2;
+        goto cleanup;
+    }
+    a.size = (uint64_t)block_node_length(a.node);
+    b.size = (uint64_t)block_node_length(b.node);
+    buf_a = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
+    buf_b = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
+    uint64_t progress_total = a.size > b.size ? a.size : b.size;
+
+    if (strict && a.size != b.size) {
+        if (!quiet)
+            printf("Strict mode: Image size mismatch!\n");
+        ret = 1;
+        goto cleanup;
+    }
+    uint64_t offset = 0;
+    ret = compare_common_part(&a, &b, strict, quiet, buf_a, buf_b, progress_total, &offset);
+    if (ret)
+        goto cleanup;
+    if (a.size != b.size) {
+        if (!quiet)
+            printf("Warning: Image size mismatch!\n");
+        ret = compare_tail(a.size > b.size ? &a : &b, offset, quiet, buf_a, progress_total);
+        if (ret)
+            goto cleanup;
+    }
+    if (!quiet)
+        printf("Images are identical.\n");
+    ret = 0;
+
+cleanup:
+    free(buf_a);
+    free(buf_b);
+    block_node_close(b.node);
+    block_node_close(a.node);
+    cli_progress_end();
+    return ret;
+}

@@ -1,0 +1,1227 @@
+/* convert.c — qemu-img convert: copies one or more source images, concatenated, into a new (or, with
+ * -n, an existing) target image in increasing offset order, keeping it sparse the way qemu does
+ * (spec/architecture.md §Command line). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "../util/memory.h"
+#include "../util/report.h"
+
+enum {
+    CONVERT_OPTION_IMAGE_OPTS = 256,
+    CONVERT_OPTION_TARGET_IMAGE_OPTS,
+    CONVERT_OPTION_BITMAPS,
+    CONVERT_OPTION_SKIP_BROKEN,
+    CONVERT_OPTION_SALVAGE,
+    CONVERT_OPTION_TARGET_IS_ZERO,
+    CONVERT_OPTION_OBJECT,
+};
+
+enum {
+    CONVERT_SECTOR = 512,
+    CONVERT_BUFFER_SECTORS = 4096,          /* 2 MiB copy requests */
+    CONVERT_BUFFER_SECTORS_MAX = 32768,     /* largest -S value, in sectors */
+    CONVERT_REQUEST_SECTORS_MAX = 4194303,  /* largest block status query, in sectors */
+    CONVERT_PARALLEL_MAX = 16,
+};
+
+/* What a run of sectors needs on the target. */
+typedef enum convert_kind {
+    CONVERT_KIND_DATA,    /* copy the source bytes */
+    CONVERT_KIND_ZERO,    /* reads as zeroes */
+    CONVERT_KIND_BACKING, /* left unallocated so the target's backing file shows through */
+} convert_kind;
+
+/* One source image and where it sits in the concatenation. */
+typedef struct convert_source {
+    const char *name;
+    block_node *node;
+    uint64_t sectors;   /* size rounded up to whole sectors */
+    uint64_t alignment; /* preferred request alignment in sectors (cluster size) */
+} convert_source;
+
+/* The command line of one convert run. */
+typedef struct convert_options {
+    const char *source_format;
+    const char *target_format;
+    const char *source_cache;
+    const char *target_cache;
+    const char *backing_file;
+    const char *backing_format;
+    const char *snapshot_name;
+    char *snapshot_id_param;   /* -l snapshot.id= */
+    char *snapshot_name_param; /* -l snapshot.name= */
+    bool snapshot_params;
+    char *create_options;
+    bool image_opts;
+    bool target_image_opts;
+    bool skip_create;
+    bool target_is_zero;
+    bool compressed;
+    bool force_share;
+    bool progress;
+    bool quiet;
+    bool bitmaps;
+    bool skip_broken_bitmaps;
+    bool salvage;
+    bool copy_range;
+    bool in_order;
+    bool explicit_sparse;
+    int64_t min_sparse; /* sectors */
+    int64_t rate_limit;
+    int64_t parallel;
+} convert_options;
+
+/* The state of the copy loop. */
+typedef struct convert_job {
+    convert_source *sources;
+    size_t source_count;
+    uint64_t total_sectors;
+    block_node *target;
+    bool target_has_backing;
+    int64_t target_backing_sectors; /* negative: unknown */
+    bool has_zero_init;
+    bool compressed;
+    bool copy_range;
+    bool salvage;
+    bool quiet;
+    uint64_t min_sparse;
+    uint64_t alignment;
+    uint64_t cluster_sectors;
+    uint64_t buffer_sectors;
+    convert_kind kind;          /* status of the current run of sectors */
+    uint64_t status_end;        /* first sector past the run whose status is known */
+    uint64_t allocated_sectors; /* progress total */
+    uint64_t allocated_done;
+    uint64_t rate_limit;        /* bytes per second, 0: none */
+    uint64_t bytes_written;
+    struct timespec started;
+} convert_job;
+
+/* ---- small helpers ---- */
+
+/* True when the length bytes at buf are all zero. */
+static bool convert_buffer_is_zero(const uint8_t *buf, size_t length)
+{
+    size_t i = 0;
+    for (; i < length && (i & 7) != 0; i++)
+        if (buf[i])
+            return false;
+    for (; i + 32 <= length; i += 32) {
+        uint64_t w[4];
+        memcpy(w, buf + i, sizeof(w));
+        if (w[0] | w[1] | w[2] | w[3])
+            return false;
+    }
+    for (; i < length; i++)
+        if (buf[i])
+            return false;
+    return true;
+}
+
+/* qemu's plain-number arguments (base 0, whole text) in [min, max]; -1 after printing qemu's message. */
+static int convert_number_parse(const char *name, const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 0);
+    if (end == text || *end != '\0') {
+        cli_error("Invalid %s specified: '%s'", name, text);
+        return -1;
+    }
+    if (errno == ERANGE || value > (unsigned long long)max || (long long)value < min) {
+        cli_error("Invalid %s specified. Must be between %lld and %lld.", name, (long long)min, (long long)max);
+        return -1;
+    }
+    *out = (int64_t)value;
+    return 0;
+}
+
+/* qemu's check of one -o argument: non-empty, not starting with ',' and not ending in a lone ','. */
+static bool convert_option_text_valid(const char *text)
+{
+    size_t length = strlen(text);
+    if (length == 0 || text[0] == ',')
+        return false;
+    size_t commas = 0;
+    while (commas < length && text[length - 1 - commas] == ',')
+        commas++;
+    return commas % 2 == 0;
+}
+
+/* Appends one -o argument to *accumulated ("a,b"); prints qemu's message and returns -1 when invalid. */
+static int convert_option_text_accumulate(char **accumulated, const char *text)
+{
+    if (!convert_option_text_valid(text)) {
+        cli_error("Invalid option list: %s", text);
+        return -1;
+    }
+    char *joined = *accumulated ? memory_printf("%s,%s", *accumulated, text) : memory_strdup(text);
+    free(*accumulated);
+    *accumulated = joined;
+    return 0;
+}
+
+/* Parses -l's "snapshot.id=X,snapshot.name=Y" form; prints qemu's messages and returns -1 on failure. */
+static int convert_snapshot_param_parse(convert_options *options, const char *text)
+{
+    option_list list = {0};
+    error *err = NULL;
+    int ret = -1;
+    if (option_list_parse(&list, text, NULL, &err) < 0) {
+        cli_error_report(err, NULL);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < list.count; i++) {
+        const char *key = list.entries[i].key;
+        if (strcmp(key, "snapshot.id") == 0) {
+            free(options->snapshot_id_param);
+            options->snapshot_id_param = memory_strdup(list.entries[i].value);
+        } else if (strcmp(key, "snapshot.name") == 0) {
+            free(options->snapshot_name_param);
+            options->snapshot_name_param = memory_strdup(list.entries[i].value);
+        } else {
+            cli_error("Invalid parameter '%s'", key);
+            goto cleanup;
+        }
+    }
+    options->snapshot_params = true;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        cli_error("Failed in parsing snapshot param '%s'", text);
+    option_list_free(&list);
+    return ret;
+}
+
+/* The cluster size a node reports (qemu's bdrv_get_info), 0 when it reports none. */
+static uint64_t convert_node_cluster_size(block_node *node)
+{
+    if (node->driver->info_fill == NULL)
+        return 0;
+    image_info info;
+    memset(&info, 0, sizeof(info));
+    error *err = NULL;
+    uint64_t size = 0;
+    if (node->driver->info_fill(node, &info, &err) == 0 && info.has_cluster_size)
+        size = info.cluster_size;
+    error_free(err);
+    image_info_free(&info);
+    return size;
+}
+
+/* Whether the target format accepts only compressed writes (a streamOptimized-style image).
+ * The block layer does not expose this yet; see the report's API request. */
+static bool convert_node_needs_compression(block_node *node)
+{
+    (void)node;
+    return false;
+}
+
+/* Whether a newly created target reads as zeroes everywhere (qemu's bdrv_has_zero_init): true for
+ * every file-backed format except encrypted ones, whose zero blocks decrypt to noise. */
+static bool convert_node_has_zero_init(block_node *node)
+{
+    for (block_node *current = node; current; current = current->file)
+        if (current->encrypted)
+            return false;
+    return true;
+}
+
+/* Prints the creation options of format (qemu-img convert -o help). */
+static int convert_option_help_print(const char *filename, const char *format)
+{
+    const block_driver *driver = block_driver_find(format);
+    if (driver == NULL) {
+        cli_error("Unknown file format '%s'", format);
+        return 1;
+    }
+    if (driver->create_options == NULL) {
+        cli_error("Format driver '%s' does not support image creation", format);
+        return 1;
+    }
+    option_desc_list descs = {0};
+    option_desc_list_append(&descs, driver->create_options);
+    if (filename) {
+        const block_driver *protocol = block_driver_find_protocol(filename);
+        if (protocol == NULL || protocol->create_options == NULL) {
+            cli_error("Protocol driver '%s' does not support image creation",
+                      protocol ? protocol->format_name : filename);
+            option_desc_list_free(&descs);
+            return 1;
+        }
+        option_desc_list_append(&descs, protocol->create_options);
+        /* The shared printer names the format in its heading; qemu says "Supported options:" when a
+         * file name is known, so print the table through a captured copy of the same layout. */
+        char *buffer = NULL;
+        size_t length = 0;
+        FILE *capture = open_memstream(&buffer, &length);
+        if (capture) {
+            fflush(stdout);
+            FILE *saved = stdout;
+            stdout = capture;
+            option_desc_list_print_help(&descs, format);
+            fflush(capture);
+            stdout = saved;
+            fclose(capture);
+            const char *body = buffer ? strchr(buffer, '\n') : NULL;
+            printf("Supported options:\n%s", body ? body + 1 : "");
+            free(buffer);
+        }
+    } else {
+        option_desc_list_print_help(&descs, format);
+        printf("\nThe protocol level may support further options.\n"
+               "Specify the target filename to include those options.\n");
+    }
+    option_desc_list_free(&descs);
+    return 0;
+}
+
+/* ---- the copy loop ---- */
+
+/* Finds the source holding sector and the first sector of that source in the concatenation. */
+static void convert_job_source_find(const convert_job *job, uint64_t sector, size_t *index, uint64_t *first)
+{
+    size_t i = 0;
+    uint64_t start = 0;
+    while (i + 1 < job->source_count && sector - start >= job->sources[i].sectors) {
+        start += job->sources[i].sectors;
+        i++;
+    }
+    *index = i;
+    *first = start;
+}
+
+/* Determines how many sectors from sector share one kind (left in job->kind), as qemu's convert
+ * splits its requests; returns the count (> 0) or -1 after printing the block status error. */
+static int64_t convert_job_chunk_next(convert_job *job, uint64_t sector)
+{
+    size_t index;
+    uint64_t first;
+    convert_job_source_find(job, sector, &index, &first);
+    convert_source *source = &job->sources[index];
+    uint64_t n = job->total_sectors - sector;
+    if (n > CONVERT_REQUEST_SECTORS_MAX)
+        n = CONVERT_REQUEST_SECTORS_MAX;
+    bool past_backing = false;
+    if (job->target_backing_sectors >= 0) {
+        uint64_t backing_end = (uint64_t)job->target_backing_sectors;
+        if (sector >= backing_end)
+            past_backing = true;
+        else if (sector + n > backing_end)
+            n = backing_end - sector;
+    }
+
+    if (job->status_end <= sector) {
+        uint64_t offset = (sector - first) * CONVERT_SECTOR;
+        block_node *base = job->target_has_backing ? source->node->backing : NULL;
+        block_status_result status;
+        uint64_t count;
+        int flags;
+        for (;;) {
+            error *err = NULL;
+            if (block_node_status_above(source->node, base, offset, n * CONVERT_SECTOR, &status, NULL, &err) == 0 &&
+                status.length > 0) {
+                count = status.length;
+                flags = status.flags;
+                break;
+            }
+            if (!job->salvage) {
+                cli_error("error while reading block status at offset %" PRIu64 ": %s", offset,
+                          err ? error_message(err) : strerror(EIO));
+                error_free(err);
+                return -1;
+            }
+            if (n == 1) {
+                if (!job->quiet)
+                    report_warning("error while reading block status at offset %" PRIu64 ": %s", offset,
+                                   err ? error_message(err) : strerror(EIO));
+                error_free(err);
+                count = CONVERT_SECTOR;
+                flags = BLOCK_STATUS_DATA;
+                break;
+            }
+            error_free(err);
+            n = (n + 3) / 4;
+        }
+        n = (count + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+        /* Keep the status boundary aligned to the source's clusters. */
+        uint64_t tail = (sector - first + n) % source->alignment;
+        if (n > tail)
+            n -= tail;
+        if (flags & BLOCK_STATUS_ZERO)
+            job->kind = past_backing ? CONVERT_KIND_BACKING : CONVERT_KIND_ZERO;
+        else if (flags & BLOCK_STATUS_DATA)
+            job->kind = CONVERT_KIND_DATA;
+        else
+            job->kind = job->target_has_backing ? CONVERT_KIND_BACKING : CONVERT_KIND_DATA;
+        job->status_end = sector + n;
+    }
+
+    if (n > job->status_end - sector)
+        n = job->status_end - sector;
+    if (job->kind == CONVERT_KIND_DATA && n > job->buffer_sectors)
+        n = job->buffer_sectors;
+    /* Compressed images are written in whole clusters. */
+    if (job->compressed) {
+        if (n < job->cluster_sectors) {
+            n = job->cluster_sectors;
+            if (n > job->total_sectors - sector)
+                n = job->total_sectors - sector;
+            job->kind = CONVERT_KIND_DATA;
+        } else {
+            n -= n % job->cluster_sectors;
+        }
+    }
+    return (int64_t)n;
+}
+
+/* Reads count sectors of the concatenated sources from sector into buf; with salvage, unreadable
+ * sectors read as zeroes. Returns 0 or -1 with *errp set. */
+static int convert_job_read(convert_job *job, uint64_t sector, uint64_t count, uint8_t *buf, error **errp)
+{
+    uint64_t single_until = 0;
+    while (count > 0) {
+        size_t index;
+        uint64_t first;
+        convert_job_source_find(job, sector, &index, &first);
+        convert_source *source = &job->sources[index];
+        uint64_t offset = (sector - first) * CONVERT_SECTOR;
+        uint64_t n = source->sectors - (sector - first);
+        if (n > count)
+            n = count;
+        if (single_until > offset)
+            n = 1;
+        error *err = NULL;
+        if (block_node_read(source->node, offset, (size_t)(n * CONVERT_SECTOR), buf, &err) < 0) {
+            if (!job->salvage) {
+                error_propagate(errp, err);
+                return -1;
+            }
+            if (n > 1) {
+                error_free(err);
+                single_until = offset + n * CONVERT_SECTOR;
+                continue;
+            }
+            if (!job->quiet)
+                report_warning("error while reading offset %" PRIu64 ": %s", offset, error_message(err));
+            error_free(err);
+            memset(buf, 0, CONVERT_SECTOR);
+        }
+        sector += n;
+        count -= n;
+        buf += n * CONVERT_SECTOR;
+    }
+    return 0;
+}
+
+/* Whether the first sector of buf holds data; *run receives how many sectors from the start share
+ * that answer, with the end of the run moved to an alignment boundary where qemu moves it. */
+static bool convert_sectors_allocated(const uint8_t *buf, uint64_t n, uint64_t *run, uint64_t sector,
+                                      uint64_t alignment)
+{
+    if (n == 0) {
+        *run = 0;
+        return false;
+    }
+    bool zero = convert_buffer_is_zero(buf, CONVERT_SECTOR);
+    uint64_t i = 1;
+    while (i < n && convert_buffer_is_zero(buf + i * CONVERT_SECTOR, CONVERT_SECTOR) == zero)
+        i++;
+    if (i == n) {
+        *run = i;
+        return !zero;
+    }
+    uint64_t tail = (sector + i) & (alignment - 1);
+    if (tail) {
+        /* A short zero run ending inside an aligned block is rewritten with the data after it. */
+        if (zero && i <= tail)
+            zero = false;
+        if (!zero) {
+            i += alignment - tail;
+            if (i > n)
+                i = n;
+        } else {
+            i -= tail;
+        }
+    }
+    *run = i;
+    return !zero;
+}
+
+/* As convert_sectors_allocated, but once data was found, zero runs shorter than min sectors are
+ * swallowed into the data run so that small gaps do not split writes. */
+static bool convert_sectors_allocated_min(const uint8_t *buf, uint64_t n, uint64_t *run, uint64_t min,
+                                          uint64_t sector, uint64_t alignment)
+{
+    if (n < min)
+        min = n;
+    if (!convert_sectors_allocated(buf, n, run, sector, alignment))
+        return false;
+    uint64_t used = *run;
+    uint64_t checked = used;
+    buf += used * CONVERT_SECTOR;
+    n -= used;
+    sector += used;
+    while (n > 0) {
+        uint64_t piece;
+        bool data = convert_sectors_allocated(buf, n, &piece, sector, alignment);
+        buf += piece * CONVERT_SECTOR;
+        n -= piece;
+        sector += piece;
+        checked += piece;
+        if (data)
+            used = checked;
+        else if (piece >= min)
+            break;
+    }
+    *run = used;
+    return true;
+}
+
+/* Waits as long as the -r rate limit asks before bytes more bytes are written. */
+static void convert_job_throttle(convert_job *job, uint64_t bytes)
+{
+    if (job->rate_limit == 0)
+        return;
+    job->bytes_written += bytes;
+    uint64_t burst = job->rate_limit / 10;
+    if (job->bytes_written <= burst)
+        return;
+    double due = (double)(job->bytes_written - burst) / (double)job->rate_limit;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double elapsed = (double)(now.tv_sec - job->started.tv_sec) + (double)(now.tv_nsec - job->started.tv_nsec) / 1e9;
+    if (due > elapsed) {
+        double wait = due - elapsed;
+        struct timespec pause = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Writes count sectors at sector according to kind: data (skipping or zeroing zero runs), zeroes
+ * (nothing when the target already reads as zeroes) or nothing for backing runs. */
+static int convert_job_write(convert_job *job, uint64_t sector, uint64_t count, const uint8_t *buf,
+                             convert_kind kind, error **errp)
+{
+    while (count > 0) {
+        uint64_t n = count;
+        bool write_data = false;
+        if (kind == CONVERT_KIND_DATA) {
+            if (job->min_sparse == 0)
+                write_data = true;
+            else if (job->compressed)
+                write_data = !convert_buffer_is_zero(buf, (size_t)(n * CONVERT_SECTOR));
+            else
+                write_data = convert_sectors_allocated_min(buf, n, &n, job->min_sparse, sector, job->alignment);
+        }
+        uint64_t offset = sector * CONVERT_SECTOR;
+        uint64_t bytes = n * CONVERT_SECTOR;
+        if (kind == CONVERT_KIND_BACKING) {
+            /* Unallocated in the source above the backing file: leave it to the target's backing. */
+        } else if (write_data) {
+            convert_job_throttle(job, bytes);
+            int r = job->compressed ? block_node_write_compressed(job->target, offset, (size_t)bytes, buf, errp)
+                                    : block_node_write(job->target, offset, (size_t)bytes, buf, 0, errp);
+            if (r < 0)
+                return -1;
+        } else if (!job->has_zero_init) {
+            convert_job_throttle(job, bytes);
+            if (block_node_write_zeroes(job->target, offset, bytes, BLOCK_WRITE_MAY_UNMAP, errp) < 0)
+                return -1;
+        }
+        sector += n;
+        count -= n;
+        buf += bytes;
+    }
+    return 0;
+}
+
+/* Runs the copy over every sector of the concatenated sources; returns 0 or -1 (messages printed,
+ * or none for the final end-of-stream compressed write, as qemu). */
+static int convert_job_run(convert_job *job, bool progress)
+{
+    int ret = -1;
+    uint8_t *buf = NULL;
+    if (job->compressed) {
+        if (job->cluster_sectors == 0 || job->cluster_sectors > job->buffer_sectors) {
+            cli_error("invalid cluster size");
+            return -1;
+        }
+        job->buffer_sectors = job->cluster_sectors;
+    }
+    if (progress) {
+        /* A first pass over the block status sizes the progress bar. */
+        for (uint64_t sector = 0; sector < job->total_sectors;) {
+            int64_t n = convert_job_chunk_next(job, sector);
+            if (n < 0)
+                return -1;
+            if (job->kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && job->kind == CONVERT_KIND_ZERO))
+                job->allocated_sectors += (uint64_t)n;
+            sector += (uint64_t)n;
+        }
+        job->status_end = 0;
+    }
+    buf = memory_alloc_aligned((size_t)(job->buffer_sectors * CONVERT_SECTOR));
+    clock_gettime(CLOCK_MONOTONIC, &job->started);
+    error *err = NULL;
+    for (uint64_t sector = 0; sector < job->total_sectors;) {
+        int64_t chunk = convert_job_chunk_next(job, sector);
+        if (chunk < 0)
+            goto cleanup;
+        uint64_t n = (uint64_t)chunk;
+        convert_kind kind = job->kind;
+        if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO && n > job->buffer_sectors)
+            n = job->buffer_sectors;
+        if (kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO)) {
+            job->allocated_done += n;
+            if (progress && job->allocated_sectors)
+                cli_progress_update(job->allocated_done, job->allocated_sectors);
+        }
+        bool whole_copy = job->copy_range && kind == CONVERT_KIND_DATA;
+        if (kind == CONVERT_KIND_DATA) {
+            if (convert_job_read(job, sector, n, buf, &err) < 0) {
+                cli_error("error while reading at byte %" PRIu64 ": %s", sector * CONVERT_SECTOR,
+                          error_message(err));
+                goto cleanup;
+            }
+        } else if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO) {
+            kind = CONVERT_KIND_DATA;
+            memset(buf, 0, (size_t)(n * CONVERT_SECTOR));
+        }
+        int r;
+        if (whole_copy) {
+            /* Copy offloading moves the data range as it is, without looking for zeroes. */
+            convert_job_throttle(job, n * CONVERT_SECTOR);
+            r = block_node_write(job->target, sector * CONVERT_SECTOR, (size_t)(n * CONVERT_SECTOR), buf, 0, &err);
+        } else {
+            r = convert_job_write(job, sector, n, buf, kind, &err);
+        }
+        if (r < 0) {
+            cli_error("error while writing at byte %" PRIu64 ": %s", sector * CONVERT_SECTOR, error_message(err));
+            goto cleanup;
+        }
+        sector += n;
+    }
+    if (job->compressed) {
+        /* The empty compressed write tells the driver the stream has ended. */
+        if (block_node_write_compressed(job->target, 0, 0, NULL, &err) < 0)
+            goto cleanup;
+    }
+    ret = 0;
+cleanup:
+    error_free(err);
+    free(buf);
+    return ret;
+}
+
+/* ---- bitmaps ---- */
+
+/* Checks that the source's persistent bitmaps can be copied; prints qemu's message and returns -1. */
+static int convert_bitmaps_check(block_node *source, bool skip_broken)
+{
+    if (source->driver->bitmap_list == NULL) {
+        cli_error("Source lacks bitmap support");
+        return -1;
+    }
+    bitmap_info *list = NULL;
+    size_t count = 0;
+    error *err = NULL;
+    int ret = 0;
+    if (source->driver->bitmap_list(source, &list, &count, &err) < 0) {
+        cli_error_report(err, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!skip_broken && list[i].inconsistent) {
+            cli_error("Cannot copy inconsistent bitmap '%s'", list[i].name);
+            fprintf(stderr, "Try --skip-broken-bitmaps, or use 'qemu-img bitmap --remove' to delete it\n");
+            ret = -1;
+            break;
+        }
+    }
+    bitmap_info_list_free(list, count);
+    return ret;
+}
+
+/* Copies every persistent bitmap of source into target (same granularity and enabled state, same
+ * bits); prints qemu's message and returns -1 on failure. */
+static int convert_bitmaps_copy(block_node *source, block_node *target, bool skip_broken)
+{
+    bitmap_info *list = NULL;
+    size_t count = 0;
+    error *err = NULL;
+    int ret = -1;
+    if (source->driver->bitmap_list(source, &list, &count, &err) < 0) {
+        cli_error_report(err, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const char *name = list[i].name;
+        if (skip_broken && list[i].inconsistent) {
+            report_warning("Skipping inconsistent bitmap '%s'", name);
+            continue;
+        }
+        if (target->driver->bitmap_add(target, name, list[i].granularity, !list[i].auto_flag, &err) < 0) {
+            char *prefix = memory_printf("Failed to create bitmap %s: ", name);
+            cli_error_report(err, prefix);
+            free(prefix);
+            err = NULL;
+            goto cleanup;
+        }
+        uint8_t *bits = NULL;
+        uint64_t bit_count = 0;
+        uint32_t granularity = 0;
+        int r = -1;
+        if (source->driver->bitmap_read == NULL || target->driver->bitmap_merge_bits == NULL)
+            error_set(&err, "Bitmap merging is not supported");
+        else if (source->driver->bitmap_read(source, name, &bits, &bit_count, &granularity, &err) == 0)
+            r = target->driver->bitmap_merge_bits(target, name, bits, bit_count, granularity, &err);
+        free(bits);
+        if (r < 0) {
+            char *prefix = memory_printf("Failed to populate bitmap %s: ", name);
+            cli_error_report(err, prefix);
+            free(prefix);
+            err = NULL;
+            if (target->driver->bitmap_remove)
+                target->driver->bitmap_remove(target, name, NULL);
+            goto cleanup;
+        }
+    }
+    ret = 0;
+cleanup:
+    bitmap_info_list_free(list, count);
+    return ret;
+}
+
+/* ---- setup ---- */
+
+/* Parses the command line into options; returns 0, 1 when the command should exit with status 1
+ * (message printed), or 2 after --help. */
+static int convert_options_parse(convert_options *options, int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"source-format", required_argument, NULL, 'f'},
+        {"image-opts", no_argument, NULL, CONVERT_OPTION_IMAGE_OPTS},
+        {"source-cache", required_argument, NULL, 'T'},
+        {"snapshot", required_argument, NULL, 'l'},
+        {"bitmaps", no_argument, NULL, CONVERT_OPTION_BITMAPS},
+        {"skip-broken-bitmaps", no_argument, NULL, CONVERT_OPTION_SKIP_BROKEN},
+        {"salvage", no_argument, NULL, CONVERT_OPTION_SALVAGE},
+        {"target-format", required_argument, NULL, 'O'},
+        {"target-image-opts", no_argument, NULL, CONVERT_OPTION_TARGET_IMAGE_OPTS},
+        {"target-format-options", required_argument, NULL, 'o'},
+        {"target-cache", required_argument, NULL, 't'},
+        {"backing", required_argument, NULL, 'b'},
+        {"backing-format", required_argument, NULL, 'F'},
+        {"sparse-size", required_argument, NULL, 'S'},
+        {"no-create", no_argument, NULL, 'n'},
+        {"target-is-zero", no_argument, NULL, CONVERT_OPTION_TARGET_IS_ZERO},
+        {"force-share", no_argument, NULL, 'U'},
+        {"rate-limit", required_argument, NULL, 'r'},
+        {"parallel", required_argument, NULL, 'm'},
+        {"oob-writes", no_argument, NULL, 'W'},
+        {"copy-range-offloading", no_argument, NULL, 'C'},
+        {"progress", no_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"object", required_argument, NULL, CONVERT_OPTION_OBJECT},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "hf:O:b:B:CcF:o:l:S:pt:T:nm:WUr:q", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            cli_help_command_print("convert");
+            return 2;
+        case 'f':
+            options->source_format = optarg;
+            break;
+        case CONVERT_OPTION_IMAGE_OPTS:
+            options->image_opts = true;
+            break;
+        case 'T':
+            options->source_cache = optarg;
+            break;
+        case 'l':
+            if (strncmp(optarg, "snapshot.", 9) == 0) {
+                if (convert_snapshot_param_parse(options, optarg) < 0)
+                    return 1;
+            } else {
+                options->snapshot_name = optarg;
+            }
+            break;
+        case CONVERT_OPTION_BITMAPS:
+            options->bitmaps = true;
+            break;
+        case CONVERT_OPTION_SKIP_BROKEN:
+            options->skip_broken_bitmaps = true;
+            break;
+        case CONVERT_OPTION_SALVAGE:
+            options->salvage = true;
+            break;
+        case 'O':
+            options->target_format = optarg;
+            break;
+        case CONVERT_OPTION_TARGET_IMAGE_OPTS:
+            options->target_image_opts = true;
+            break;
+        case 'o':
+            if (convert_option_text_accumulate(&options->create_options, optarg) < 0)
+                return 1;
+            break;
+        case 't':
+            options->target_cache = optarg;
+            break;
+        case 'b':
+        case 'B':
+            options->backing_file = optarg;
+            break;
+        case 'F':
+            options->backing_format = optarg;
+            break;
+        case 'S': {
+            int64_t value;
+            if (cli_size_argument("buffer size for sparse output", optarg, 0, INT64_MAX, &value) < 0)
+                return 1;
+            if (value % CONVERT_SECTOR != 0 || value / CONVERT_SECTOR > CONVERT_BUFFER_SECTORS_MAX) {
+                cli_error("Invalid buffer size for sparse output specified. Valid sizes are multiples of %d up to "
+                          "%d. Select 0 to disable sparse detection (fully allocates output).",
+                          CONVERT_SECTOR, CONVERT_BUFFER_SECTORS_MAX * CONVERT_SECTOR);
+                return 1;
+            }
+            options->min_sparse = value / CONVERT_SECTOR;
+            options->explicit_sparse = true;
+            break;
+        }
+        case 'n':
+            options->skip_create = true;
+            break;
+        case CONVERT_OPTION_TARGET_IS_ZERO:
+            options->target_is_zero = true;
+            break;
+        case 'c':
+            options->compressed = true;
+            break;
+        case 'U':
+            options->force_share = true;
+            break;
+        case 'r':
+            if (cli_size_argument("rate limit", optarg, 0, INT64_MAX, &options->rate_limit) < 0)
+                return 1;
+            break;
+        case 'm':
+            if (convert_number_parse("number of coroutines", optarg, 1, CONVERT_PARALLEL_MAX, &options->parallel) < 0)
+                return 1;
+            break;
+        case 'W':
+            options->in_order = false;
+            break;
+        case 'C':
+            options->copy_range = true;
+            break;
+        case 'p':
+            options->progress = true;
+            break;
+        case 'q':
+            options->quiet = true;
+            break;
+        case CONVERT_OPTION_OBJECT:
+            if (cli_object_add(optarg) < 0)
+                return 1;
+            break;
+        default:
+            cli_usage_try(argv[0]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Checks the combinations qemu refuses before opening anything; prints the message and returns -1. */
+static int convert_options_check(const convert_options *options)
+{
+    const char *message = NULL;
+    if (options->skip_broken_bitmaps && !options->bitmaps)
+        message = "Use of --skip-broken-bitmaps requires --bitmaps";
+    else if (options->compressed && options->copy_range)
+        message = "Cannot enable copy offloading when -c is used";
+    else if (options->explicit_sparse && options->copy_range)
+        message = "Cannot enable copy offloading when -S is used";
+    else if (options->copy_range && options->salvage)
+        message = "Cannot use copy offloading in salvaging mode";
+    else if (options->target_image_opts && !options->skip_create)
+        message = "--target-image-opts requires use of -n flag";
+    else if (options->skip_create && options->create_options)
+        message = "-o has no effect when skipping image creation";
+    else if (options->target_is_zero && !options->skip_create)
+        message = "--target-is-zero requires use of -n flag";
+    if (message) {
+        cli_error("%s", message);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens every source; fills job->sources and job->total_sectors. Returns 0 or -1 (message printed). */
+static int convert_sources_open(convert_job *job, const convert_options *options, char **names, size_t count)
+{
+    job->sources = memory_alloc_array(count, sizeof(*job->sources));
+    job->source_count = count;
+    int flags = options->force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
+    for (size_t i = 0; i < count; i++) {
+        convert_source *source = &job->sources[i];
+        source->name = names[i];
+        source->node = cli_image_open(names[i], options->source_format, options->image_opts, flags,
+                                      options->source_cache, options->quiet);
+        if (source->node == NULL)
+            return -1;
+        int64_t length = block_node_length(source->node);
+        if (length < 0) {
+            cli_error("Could not get size of %s: %s", names[i], strerror(EIO));
+            return -1;
+        }
+        source->sectors = ((uint64_t)length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+        uint64_t alignment = source->node->request_alignment;
+        alignment = alignment ? (alignment + CONVERT_SECTOR - 1) / CONVERT_SECTOR : 1;
+        uint64_t cluster = convert_node_cluster_size(source->node) / CONVERT_SECTOR;
+        source->alignment = cluster > alignment ? cluster : alignment;
+        job->total_sectors += source->sectors;
+    }
+    return 0;
+}
+
+/* Switches the first source to the internal snapshot -l names; returns 0 or -1 (message printed). */
+static int convert_snapshot_load(convert_job *job, const convert_options *options)
+{
+    if (!options->snapshot_params && options->snapshot_name == NULL)
+        return 0;
+    if (!options->snapshot_params && job->source_count > 1) {
+        cli_error("No support for concatenating multiple snapshot");
+        return -1;
+    }
+    block_node *node = job->sources[0].node;
+    error *err = NULL;
+    const char *id = options->snapshot_params ? options->snapshot_id_param : options->snapshot_name;
+    const char *name = options->snapshot_params ? options->snapshot_name_param : NULL;
+    int ret;
+    if (id == NULL && name == NULL) {
+        ret = error_set(&err, "snapshot_id and name are both NULL");
+    } else if (node->driver->snapshot_load == NULL) {
+        ret = error_set(&err, "Block format '%s' used by device '' does not support temporarily loading internal "
+                              "snapshots",
+                        node->driver->format_name);
+    } else {
+        ret = node->driver->snapshot_load(node, id, name, &err);
+        if (ret < 0 && !options->snapshot_params) {
+            /* A plain -l argument is tried as an id first, then as a name. */
+            error_free(err);
+            err = NULL;
+            ret = node->driver->snapshot_load(node, NULL, options->snapshot_name, &err);
+        }
+    }
+    if (ret < 0) {
+        cli_error_report(err, "Failed to load snapshot: ");
+        return -1;
+    }
+    return 0;
+}
+
+/* True when the -o text names key (at the top level of the option list). */
+static bool convert_option_text_has(const char *text, const char *key)
+{
+    if (text == NULL)
+        return false;
+    option_list list = {0};
+    error *err = NULL;
+    bool found = option_list_parse(&list, text, NULL, &err) == 0 && option_list_get(&list, key) != NULL;
+    error_free(err);
+    option_list_free(&list);
+    return found;
+}
+
+/* True when format's creation options include name. */
+static bool convert_format_has_option(const char *format, const char *name)
+{
+    const block_driver *driver = block_driver_find(format);
+    if (driver == NULL || driver->create_options == NULL)
+        return false;
+    for (const option_desc *desc = driver->create_options; desc->name; desc++)
+        if (strcmp(desc->name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Appends "key=value" to an --image-opts string, doubling commas in the value. */
+static void convert_image_opts_append(string_buffer *sb, const char *key, const char *value)
+{
+    if (sb->length)
+        string_buffer_append(sb, ",");
+    string_buffer_append(sb, key);
+    string_buffer_append(sb, "=");
+    for (const char *p = value; *p; p++)
+        string_buffer_append_length(sb, *p == ',' ? ",," : p, *p == ',' ? 2 : 1);
+}
+
+/* Opens the freshly created target, handing it the key secrets of the creation options as qemu
+ * does; returns the node or NULL (message printed). */
+static block_node *convert_target_open_new(const char *filename, const char *format, const option_list *created,
+                                           int flags, const char *cache, bool quiet)
+{
+    bool has_secret = false;
+    for (size_t i = 0; i < created->count; i++) {
+        size_t length = strlen(created->entries[i].key);
+        if (length >= 10 && strcmp(created->entries[i].key + length - 10, "key-secret") == 0)
+            has_secret = true;
+    }
+    if (!has_secret)
+        return cli_image_open(filename, format, false, flags, cache, quiet);
+    string_buffer sb = {0};
+    convert_image_opts_append(&sb, "driver", format);
+    convert_image_opts_append(&sb, "file.filename", filename);
+    for (size_t i = 0; i < created->count; i++) {
+        size_t length = strlen(created->entries[i].key);
+        if (length >= 10 && strcmp(created->entries[i].key + length - 10, "key-secret") == 0)
+            convert_image_opts_append(&sb, created->entries[i].key, created->entries[i].value);
+    }
+    char *text = string_buffer_take(&sb);
+    block_node *node = cli_image_open(text, NULL, true, flags, cache, quiet);
+    free(text);
+    return node;
+}
+
+/* qemu-img convert [options] SRC_FILE [SRC_FILE2...] TGT_FILE. Returns 0 on success, 1 on failure. */
+int cli_command_convert(int argc, char **argv)
+{
+    convert_options options = {
+        .source_cache = "writeback",
+        .target_cache = "unsafe",
+        .in_order = true,
+        .min_sparse = 8,
+        .parallel = 8,
+    };
+    convert_job job = {0};
+    block_create_plan plan;
+    bool plan_ready = false;
+    bool progress_started = false;
+    error *err = NULL;
+    int ret = 1;
+
+    memset(&plan, 0, sizeof(plan));
+    int parsed = convert_options_parse(&options, argc, argv);
+    if (parsed) {
+        ret = parsed == 2 ? 0 : 1;
+        goto cleanup;
+    }
+    if (options.target_format == NULL && !options.target_image_opts)
+        options.target_format = "raw";
+    if (convert_options_check(&options) < 0)
+        goto cleanup;
+    int source_count = argc - optind - 1;
+    const char *target_name = source_count >= 1 ? argv[argc - 1] : NULL;
+    if (options.create_options && option_text_has_help(options.create_options)) {
+        if (options.target_format)
+            ret = convert_option_help_print(target_name, options.target_format);
+        else
+            cli_error("Option help requires a format be specified");
+        goto cleanup;
+    }
+    if (source_count < 1) {
+        cli_error("Must specify image file name");
+        goto cleanup;
+    }
+    int source_cache_flags;
+    if (block_cache_mode_parse(options.source_cache, &source_cache_flags, &err) < 0) {
+        error_free(err);
+        err = NULL;
+        cli_error("Invalid source cache option: %s", options.source_cache);
+        goto cleanup;
+    }
+    if (options.quiet)
+        options.progress = false;
+    cli_progress_begin(options.progress);
+    progress_started = true;
+
+    if (convert_sources_open(&job, &options, argv + optind, (size_t)source_count) < 0)
+        goto cleanup;
+    if (convert_snapshot_load(&job, &options) < 0)
+        goto cleanup;
+
+    const char *backing = options.backing_file;
+    const char *backing_from_options = NULL;
+    if (!options.skip_create) {
+        /* A size given with -o is overridden by the sources' total, as qemu does. */
+        bool user_size = convert_option_text_has(options.create_options, "size");
+        uint64_t size = job.total_sectors * CONVERT_SECTOR;
+        /* qemu reports a backing file without format only after its other checks: stand in a
+         * format for the preparation and take it out again. */
+        const char *backing_format = options.backing_format;
+        bool stand_in_format = false;
+        if (backing_format == NULL && !convert_option_text_has(options.create_options, "backing_fmt") &&
+            (options.backing_file || convert_option_text_has(options.create_options, "backing_file")) &&
+            convert_format_has_option(options.target_format, "backing_fmt")) {
+            backing_format = "raw";
+            stand_in_format = true;
+        }
+        if (block_create_prepare(&plan, target_name, options.target_format, options.backing_file, backing_format,
+                                 options.create_options, user_size ? UINT64_MAX : size, true, &err) < 0) {
+            cli_error_report(err, NULL);
+            err = NULL;
+            plan_ready = true;
+            goto cleanup;
+        }
+        plan_ready = true;
+        if (stand_in_format)
+            option_list_remove(&plan.options, "backing_fmt");
+        if (user_size) {
+            char text[32];
+            snprintf(text, sizeof(text), "%" PRIu64, size);
+            option_list_set(&plan.options, "size", text);
+        }
+        backing_from_options = option_list_get(&plan.options, "backing_file");
+        if (backing_from_options)
+            backing = backing_from_options;
+    }
+    job.target_has_backing = backing != NULL;
+    if (options.target_is_zero && job.target_has_backing) {
+        /* qemu reports this and still exits with status 0. */
+        cli_error("Cannot use --target-is-zero when the destination image has a backing file");
+        ret = 0;
+        goto cleanup;
+    }
+    if (job.source_count > 1 && backing) {
+        cli_error("Having a backing file for the target makes no sense when concatenating multiple input images");
+        goto cleanup;
+    }
+    if (backing_from_options && option_list_get(&plan.options, "backing_fmt") == NULL) {
+        cli_error("Use of backing file requires explicit backing format");
+        goto cleanup;
+    }
+    if (options.compressed && !options.skip_create) {
+        bool encryption = false;
+        const char *encryption_text = option_list_get(&plan.options, "encryption");
+        if (encryption_text)
+            option_value_parse_bool("encryption", encryption_text, &encryption, NULL);
+        const char *preallocation = option_list_get(&plan.options, "preallocation");
+        if (plan.driver->write_compressed == NULL) {
+            cli_error("Compression not supported for this file format");
+            goto cleanup;
+        }
+        if (encryption || option_list_get(&plan.options, "encrypt.format")) {
+            cli_error("Compression and encryption not supported at the same time");
+            goto cleanup;
+        }
+        if (preallocation && strcmp(preallocation, "off") != 0) {
+            cli_error("Compression and preallocation not supported at the same time");
+            goto cleanup;
+        }
+    }
+    if (options.bitmaps) {
+        if (job.source_count > 1) {
+            cli_error("Copying bitmaps only possible with single source");
+            goto cleanup;
+        }
+        if (convert_bitmaps_check(job.sources[0].node, options.skip_broken_bitmaps) < 0)
+            goto cleanup;
+    }
+    if (!options.skip_create && block_create_run(&plan, &err) < 0) {
+        char *prefix = memory_printf("%s: error while converting %s: ", target_name, options.target_format);
+        cli_error_report(err, prefix);
+        err = NULL;
+        free(prefix);
+        goto cleanup;
+    }
+
+    int target_cache_flags;
+    if (block_cache_mode_parse(options.target_cache, &target_cache_flags, &err) < 0) {
+        error_free(err);
+        err = NULL;
+        cli_error("Invalid cache option: %s", options.target_cache);
+        goto cleanup;
+    }
+    int target_flags = BLOCK_OPEN_READ_WRITE;
+    if (options.skip_create)
+        job.target = cli_image_open(target_name, options.target_format, options.target_image_opts, target_flags,
+                                    options.target_cache, options.quiet);
+    else
+        job.target = convert_target_open_new(target_name, options.target_format, &plan.options, target_flags,
+                                             options.target_cache, options.quiet);
+    if (job.target == NULL)
+        goto cleanup;
+    if (options.bitmaps && job.target->driver->bitmap_add == NULL) {
+        cli_error("Format driver '%s' does not support bitmaps", job.target->driver->format_name);
+        goto cleanup;
+    }
+    if (options.compressed && job.target->driver->write_compressed == NULL) {
+        cli_error("Compression not supported for this file format");
+        goto cleanup;
+    }
+
+    job.buffer_sectors = CONVERT_BUFFER_SECTORS;
+    uint64_t sparse_alignment = 1;
+    while (sparse_alignment * 2 <= (uint64_t)options.min_sparse)
+        sparse_alignment *= 2;
+    if (options.min_sparse == 0)
+        sparse_alignment = 0;
+    uint64_t target_alignment = job.target->request_alignment ? job.target->request_alignment : 1;
+    target_alignment = (target_alignment + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+    job.alignment = sparse_alignment > target_alignment ? sparse_alignment : target_alignment;
+
+    if (options.skip_create) {
+        int64_t length = block_node_length(job.target);
+        if (length < 0) {
+            cli_error("unable to get output image length: %s", strerror(EIO));
+            goto cleanup;
+        }
+        if (((uint64_t)length + CONVERT_SECTOR - 1) / CONVERT_SECTOR < job.total_sectors) {
+            cli_error("output file is smaller than input file");
+            goto cleanup;
+        }
+    }
+    job.target_backing_sectors = -1;
+    if (job.target_has_backing && !options.skip_create && job.target->backing) {
+        int64_t length = block_node_length(job.target->backing);
+        if (length >= 0)
+            job.target_backing_sectors = (length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+    }
+    job.compressed = options.compressed || convert_node_needs_compression(job.target);
+    job.cluster_sectors = convert_node_cluster_size(job.target) / CONVERT_SECTOR;
+    job.copy_range = options.copy_range;
+    job.salvage = options.salvage;
+    job.quiet = options.quiet;
+    job.min_sparse = (uint64_t)options.min_sparse;
+    job.rate_limit = (uint64_t)options.rate_limit;
+    job.has_zero_init = options.target_is_zero;
+    if (!job.has_zero_init && !options.skip_create && job.min_sparse && !job.target_has_backing)
+        job.has_zero_init = convert_node_has_zero_init(job.target);
+
+    if (convert_job_run(&job, options.progress) < 0)
+        goto cleanup;
+    if (options.bitmaps && convert_bitmaps_copy(job.sources[0].node, job.target, options.skip_broken_bitmaps) < 0)
+        goto cleanup;
+    ret = 0;
+
+cleanup:
+    if (progress_started) {
+        if (ret == 0)
+            cli_progress_update(1, 1);
+        cli_progress_end();
+    }
+    block_node_close(job.target);
+    for (size_t i = 0; i < job.source_count; i++)
+        block_node_close(job.sources[i].node);
+    free(job.sources);
+    if (plan_ready)
+        block_create_plan_free(&plan);
+    error_free(err);
+    free(options.create_options);
+    free(options.snapshot_id_param);
+    free(options.snapshot_name_param);
+    return ret;
+}

@@ -1,0 +1,228 @@
+/* dd.c — qemu-img dd: copies an image (or its first count blocks after skip blocks) into a newly
+ * created image, with dd-style bs=/count=/skip=/if=/of= operands (spec/architecture.md §Command line). */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "../util/memory.h"
+
+enum {
+    DD_OPTION_IMAGE_OPTS = 256,
+    DD_OPTION_OBJECT,
+};
+
+/* Operands seen on the command line. */
+enum {
+    DD_HAS_BS = 1 << 0,
+    DD_HAS_COUNT = 1 << 1,
+    DD_HAS_IF = 1 << 2,
+    DD_HAS_OF = 1 << 3,
+    DD_HAS_SKIP = 1 << 4,
+};
+
+/* Copy requests are batched up to about this many bytes (whole blocks). */
+enum { DD_BATCH_BYTES = 1024 * 1024 };
+
+/* The parsed operands of one dd run. */
+typedef struct dd_settings {
+    unsigned seen;
+    int64_t block_size;
+    int64_t count;
+    int64_t skip;
+    char *input;
+    char *output;
+} dd_settings;
+
+/* Applies one "key=value" operand to settings; prints qemu's message and returns -1 when it is
+ * not understood or its value is invalid. */
+static int dd_operand_apply(dd_settings *settings, const char *operand)
+{
+    const char *equals = strchr(operand, '=');
+    if (equals == NULL) {
+        cli_error("unrecognized operand %s", operand);
+        return -1;
+    }
+    size_t key_length = (size_t)(equals - operand);
+    const char *value = equals + 1;
+    char *key = memory_strndup(operand, key_length);
+    int ret = 0;
+    if (strcmp(key, "bs") == 0) {
+        ret = cli_size_argument("bs", value, 1, INT32_MAX, &settings->block_size);
+        settings->seen |= DD_HAS_BS;
+    } else if (strcmp(key, "count") == 0) {
+        ret = cli_size_argument("count", value, 0, INT64_MAX, &settings->count);
+        settings->seen |= DD_HAS_COUNT;
+    } else if (strcmp(key, "if") == 0) {
+        free(settings->input);
+        settings->input = memory_strdup(value);
+        settings->seen |= DD_HAS_IF;
+    } else if (strcmp(key, "of") == 0) {
+        free(settings->output);
+        settings->output = memory_strdup(value);
+        settings->seen |= DD_HAS_OF;
+    } else if (strcmp(key, "skip") == 0) {
+        ret = cli_size_argument("skip", value, 0, INT64_MAX, &settings->skip);
+        settings->seen |= DD_HAS_SKIP;
+    } else {
+        cli_error("unrecognized operand %s", key);
+        ret = -1;
+    }
+    free(key);
+    return ret;
+}
+
+/* Creates the output image of size bytes in format; prints qemu's message and returns -1 on failure. */
+static int dd_output_create(const char *filename, const char *format, uint64_t size)
+{
+    block_create_plan plan;
+    error *err = NULL;
+    int ret = block_create_prepare(&plan, filename, format, NULL, NULL, NULL, size, true, &err);
+    if (ret == 0)
+        ret = block_create_run(&plan, &err);
+    if (ret < 0) {
+        char *prefix = memory_printf("%s: error while creating output image: ", filename);
+        cli_error_report(err, prefix);
+        free(prefix);
+    }
+    block_create_plan_free(&plan);
+    return ret < 0 ? -1 : 0;
+}
+
+/* Copies input [position, end) to output from offset 0 in whole blocks (the last may be short);
+ * returns 0 or -1 after printing qemu's message. */
+static int dd_copy(block_node *input, block_node *output, uint64_t position, uint64_t end, uint64_t block_size)
+{
+    uint64_t batch = block_size;
+    if (batch < DD_BATCH_BYTES)
+        batch = (DD_BATCH_BYTES / block_size) * block_size;
+    uint8_t *buf = memory_alloc_aligned((size_t)batch);
+    uint64_t out_position = 0;
+    error *err = NULL;
+    int ret = 0;
+    while (position < end) {
+        uint64_t length = end - position < batch ? end - position : batch;
+        if (block_node_read(input, position, (size_t)length, buf, &err) < 0) {
+            cli_error("error while reading from input image file: %s", error_message(err));
+            ret = -1;
+            goto cleanup;
+        }
+        if (block_node_write(output, out_position, (size_t)length, buf, 0, &err) < 0) {
+            cli_error("error while writing to output image file: %s", error_message(err));
+            ret = -1;
+            goto cleanup;
+        }
+        position += length;
+        out_position += length;
+    }
+    if (block_node_flush(output, &err) < 0) {
+        cli_error("error while writing to output image file: %s", error_message(err));
+        ret = -1;
+    }
+cleanup:
+    error_free(err);
+    free(buf);
+    return ret;
+}
+
+/* qemu-img dd [-f FMT|--image-opts] [-O OUTPUT_FMT] [-U] [bs=N] [count=N] [skip=N] if=INPUT of=OUTPUT.
+ * Returns 0 on success, 1 on any failure. */
+int cli_command_dd(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, 'f'},
+        {"image-opts", no_argument, NULL, DD_OPTION_IMAGE_OPTS},
+        {"output-format", required_argument, NULL, 'O'},
+        {"force-share", no_argument, NULL, 'U'},
+        {"object", required_argument, NULL, DD_OPTION_OBJECT},
+        {NULL, 0, NULL, 0},
+    };
+    const char *format = NULL, *output_format = "raw";
+    bool image_opts = false, force_share = false;
+    dd_settings settings = {.block_size = 512};
+    block_node *input = NULL, *output = NULL;
+    int ret = 1;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "hf:O:U", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            cli_help_command_print("dd");
+            return 0;
+        case 'f':
+            format = optarg;
+            break;
+        case DD_OPTION_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        case 'O':
+            output_format = optarg;
+            break;
+        case 'U':
+            force_share = true;
+            break;
+        case DD_OPTION_OBJECT:
+            if (cli_object_add(optarg) < 0)
+                return 1;
+            break;
+        default:
+            return cli_usage_try(argv[0]);
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        if (dd_operand_apply(&settings, argv[i]) < 0)
+            goto cleanup;
+    if (!(settings.seen & DD_HAS_IF) || !(settings.seen & DD_HAS_OF)) {
+        cli_error("Must specify both input and output files");
+        goto cleanup;
+    }
+
+    input = cli_image_open(settings.input, format, image_opts, force_share ? BLOCK_OPEN_FORCE_SHARE : 0, NULL,
+                           false);
+    if (input == NULL)
+        goto cleanup;
+    const block_driver *driver = block_driver_find(output_format);
+    if (driver == NULL) {
+        cli_error("Unknown file format");
+        goto cleanup;
+    }
+    if (driver->create == NULL || driver->create_options == NULL) {
+        cli_error("Format driver '%s' does not support image creation", driver->format_name);
+        goto cleanup;
+    }
+    int64_t length = block_node_length(input);
+    if (length < 0) {
+        cli_error("Failed to get size for '%s'", settings.input);
+        goto cleanup;
+    }
+    uint64_t size = (uint64_t)length;
+    uint64_t block_size = (uint64_t)settings.block_size;
+    if ((settings.seen & DD_HAS_COUNT) && (uint64_t)settings.count <= (uint64_t)INT64_MAX / block_size &&
+        (uint64_t)settings.count * block_size < size)
+        size = (uint64_t)settings.count * block_size;
+    bool skip_past_end = (settings.seen & DD_HAS_SKIP) &&
+                         ((uint64_t)settings.skip > (uint64_t)INT64_MAX / block_size ||
+                          size < block_size * (uint64_t)settings.skip);
+    uint64_t start = skip_past_end ? size : block_size * (uint64_t)settings.skip;
+
+    if (dd_output_create(settings.output, output_format, size - start) < 0)
+        goto cleanup;
+    output = cli_image_open(settings.output, output_format, false, BLOCK_OPEN_READ_WRITE, NULL, false);
+    if (output == NULL)
+        goto cleanup;
+    if (skip_past_end)
+        cli_error("%s: cannot skip to specified offset", settings.input);
+    if (dd_copy(input, output, start, size, block_size) < 0)
+        goto cleanup;
+    ret = 0;
+
+cleanup:
+    block_node_close(output);
+    block_node_close(input);
+    free(settings.input);
+    free(settings.output);
+    return ret;
+}

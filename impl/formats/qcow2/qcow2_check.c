@@ -1,0 +1,525 @@
+/* qcow2_check.c — qcow2 consistency check as qemu performs it: recomputes every cluster's reference count
+ * from the metadata (in the same walk order, with the same messages), compares it with the refcount blocks,
+ * checks the COPIED flags, counts allocation statistics and repairs leaks and simple errors
+ * (spec/qcow2.md §Invariants). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qcow2.h"
+#include "../../util/endian.h"
+#include "../../util/memory.h"
+#include "../../util/report.h"
+
+#define QCOW2_L1_RESERVED_MASK 0x7f000000000001ffull
+#define QCOW2_L2_STD_RESERVED_MASK 0x3f000000000001feull
+#define QCOW2_REFTABLE_RESERVED_MASK 0x1ffull
+
+/* The recomputed ("in-memory") reference counts. */
+typedef struct qcow2_refcount_map {
+    uint64_t *counts;
+    uint64_t count;
+    uint64_t file_length; /* the image file length rounded up to 512, as qemu sees it */
+} qcow2_refcount_map;
+
+/* Grows the map to hold count entries (zeroed). */
+static void qcow2_map_resize(qcow2_refcount_map *map, uint64_t count)
+{
+    if (count <= map->count)
+        return;
+    map->counts = memory_realloc(map->counts, count * sizeof(uint64_t));
+    memset(map->counts + map->count, 0, (count - map->count) * sizeof(uint64_t));
+    map->count = count;
+}
+
+/* qemu's qcow2_inc_refcounts_imrt: one more reference to each cluster of [offset, offset+size). */
+static void qcow2_map_add(const qcow2_state *s, qcow2_refcount_map *map, check_result *result, uint64_t offset,
+                          uint64_t size)
+{
+    if (size == 0)
+        return;
+    if (offset + size < offset || offset + size >= map->file_length + s->cluster_size) {
+        report_text("ERROR: counting reference for region exceeding the end of the file by one cluster or more: "
+                    "offset 0x%llx size 0x%llx\n",
+                    (unsigned long long)offset, (unsigned long long)size);
+        result->corruptions++;
+        return;
+    }
+    uint64_t first = offset >> s->cluster_bits;
+    uint64_t last = (offset + size - 1) >> s->cluster_bits;
+    qcow2_map_resize(map, last + 1);
+    for (uint64_t i = first; i <= last; i++) {
+        if (map->counts[i] == s->refcount_max) {
+            report_text("ERROR: overflow cluster offset=0x%llx\n", (unsigned long long)(i << s->cluster_bits));
+            report_text("Use qemu-img amend to increase the refcount entry width or qemu-img convert to create a "
+                        "clean copy if the image cannot be opened for writing\n");
+            result->corruptions++;
+            continue;
+        }
+        map->counts[i]++;
+    }
+}
+
+/* qemu's check_refcounts_l2: references from one L2 table and (for the active one) statistics. */
+static int qcow2_check_l2(block_node *node, qcow2_refcount_map *map, check_result *result, uint64_t l2_offset,
+                          bool active)
+{
+    qcow2_state *s = node->state;
+    uint64_t next_contiguous = 0;
+    uint8_t *table = memory_alloc_zero(s->cluster_size);
+    int ret = -1;
+    if (qcow2_file_read(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
+        report_text("ERROR: I/O error in check_refcounts_l2\n");
+        result->check_errors++;
+        goto out;
+    }
+    for (uint64_t i = 0; i < s->l2_entries; i++) {
+        uint64_t entry = qcow2_l2_entry_get(s, table, i);
+        uint64_t bitmap = qcow2_l2_bitmap_get(s, table, i);
+        bool compressed = (entry & QCOW2_OFLAG_COMPRESSED) != 0;
+        if (!compressed && (entry & QCOW2_L2_STD_RESERVED_MASK)) {
+            report_text("ERROR found l2 entry with reserved bits set: %llx\n", (unsigned long long)entry);
+            result->corruptions++;
+        }
+        if (compressed) {
+            if (entry & QCOW2_OFLAG_COPIED) {
+                report_text("ERROR: coffset=0x%llx: copied flag must never be set for compressed clusters\n",
+                            (unsigned long long)(entry & s->cluster_offset_mask));
+                entry &= ~QCOW2_OFLAG_COPIED;
+                result->corruptions++;
+            }
+            if (qcow2_has_data_file(s)) {
+                report_text("ERROR compressed cluster %llu with data file, entry=0x%llx\n", (unsigned long long)i,
+                            (unsigned long long)entry);
+                result->corruptions++;
+                continue;
+            }
+            if (bitmap) {
+                report_text("ERROR compressed cluster %llu with non-zero subcluster allocation bitmap, "
+                            "entry=0x%llx\n",
+                            (unsigned long long)i, (unsigned long long)entry);
+                result->corruptions++;
+                continue;
+            }
+            uint64_t host, size;
+            qcow2_parse_compressed_entry(s, entry, &host, &size);
+            qcow2_map_add(s, map, result, host, size);
+            if (active) {
+                result->allocated_clusters++;
+                result->compressed_clusters++;
+                result->fragmented_clusters++;
+            }
+            continue;
+        }
+        qcow2_type type = qcow2_entry_type(s, entry, 0, 0);
+        bool zero_flag = !s->extended_l2 && (entry & QCOW2_OFLAG_ZERO);
+        uint64_t host = entry & QCOW2_L2_OFFSET_MASK;
+        bool allocated = host != 0 || (qcow2_has_data_file(s) && (entry & QCOW2_OFLAG_COPIED));
+        if (!allocated) {
+            if (!zero_flag && (bitmap & QCOW2_BITMAP_ALL_ALLOC)) {
+                result->corruptions++;
+                report_text("ERROR: Unallocated cluster has non-zero subcluster allocation bitmap\n");
+            }
+            continue;
+        }
+        (void)type;
+        if ((bitmap >> 32) & bitmap) {
+            result->corruptions++;
+            report_text("ERROR offset=%llx: Allocated cluster has corrupted subcluster allocation bitmap\n",
+                        (unsigned long long)host);
+        }
+        if (qcow2_offset_into_cluster(s, host)) {
+            bool contains_data = s->extended_l2 ? (bitmap & QCOW2_BITMAP_ALL_ALLOC) != 0 : !zero_flag;
+            result->corruptions++;
+            if (!contains_data)
+                report_text("ERROR offset=%llx: Preallocated cluster is not properly aligned; L2 entry corrupted.\n",
+                            (unsigned long long)host);
+            else
+                report_text("ERROR offset=%llx: Data cluster is not properly aligned; L2 entry corrupted.\n",
+                            (unsigned long long)host);
+        }
+        if (active) {
+            result->allocated_clusters++;
+            if (next_contiguous && host != next_contiguous)
+                result->fragmented_clusters++;
+            next_contiguous = host + s->cluster_size;
+        }
+        if (!qcow2_has_data_file(s))
+            qcow2_map_add(s, map, result, host, s->cluster_size);
+    }
+    ret = 0;
+out:
+    free(table);
+    return ret;
+}
+
+/* qemu's check_refcounts_l1: the L1 table, its L2 tables and their clusters. */
+static int qcow2_check_l1(block_node *node, qcow2_refcount_map *map, check_result *result, uint64_t l1_offset,
+                          uint64_t l1_size, bool active)
+{
+    qcow2_state *s = node->state;
+    if (l1_size == 0)
+        return 0;
+    qcow2_map_add(s, map, result, l1_offset, l1_size * 8);
+    uint8_t *raw = memory_alloc_zero(l1_size * 8);
+    int ret = -1;
+    if (qcow2_file_read(node->file, l1_offset, l1_size * 8, raw, NULL) < 0) {
+        report_text("ERROR: I/O error in check_refcounts_l1\n");
+        result->check_errors++;
+        goto out;
+    }
+    for (uint64_t i = 0; i < l1_size; i++) {
+        uint64_t entry = endian_load_be64(raw + 8 * i);
+        if (entry == 0)
+            continue;
+        if (entry & QCOW2_L1_RESERVED_MASK) {
+            report_text("ERROR found L1 entry with reserved bits set: %llx\n", (unsigned long long)entry);
+            result->corruptions++;
+        }
+        uint64_t l2 = entry & QCOW2_L1_OFFSET_MASK;
+        qcow2_map_add(s, map, result, l2, s->cluster_size);
+        if (qcow2_offset_into_cluster(s, l2)) {
+            report_text("ERROR l2_offset=%llx: Table is not cluster aligned; L1 entry corrupted\n",
+                        (unsigned long long)l2);
+            result->corruptions++;
+        }
+        if (qcow2_check_l2(node, map, result, l2, active) < 0)
+            goto out;
+    }
+    ret = 0;
+out:
+    free(raw);
+    return ret;
+}
+
+/* Walks the snapshot table: each snapshot's L1/L2 tables, then the table itself. */
+static int qcow2_check_snapshots(block_node *node, qcow2_refcount_map *map, check_result *result)
+{
+    qcow2_state *s = node->state;
+    uint64_t offset = s->snapshots_offset;
+    if (s->nb_snapshots == 0)
+        return 0;
+    if (qcow2_has_data_file(s)) {
+        report_text("ERROR %u snapshots in image with data file\n", s->nb_snapshots);
+        result->corruptions++;
+    }
+    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+        uint8_t head[40];
+        if (offset >= map->file_length || qcow2_file_read(node->file, offset, 40, head, NULL) < 0)
+            break;
+        uint64_t l1_offset = endian_load_be64(head);
+        uint32_t l1_size = endian_load_be32(head + 8);
+        uint16_t id_size = endian_load_be16(head + 12);
+        uint16_t name_size = endian_load_be16(head + 14);
+        uint32_t extra = endian_load_be32(head + 36);
+        char *id = memory_alloc_zero((size_t)id_size + 1);
+        char *name = memory_alloc_zero((size_t)name_size + 1);
+        qcow2_file_read(node->file, offset + 40 + extra, id_size, id, NULL);
+        qcow2_file_read(node->file, offset + 40 + extra + id_size, name_size, name, NULL);
+        if (qcow2_offset_into_cluster(s, l1_offset)) {
+            report_text("ERROR snapshot %s (%s) l1_offset=%#llx: L1 table is not cluster aligned; snapshot table "
+                        "entry corrupted\n",
+                        id, name, (unsigned long long)l1_offset);
+            result->corruptions++;
+        } else if (l1_size > QCOW2_MAX_L1_BYTES / 8) {
+            report_text("ERROR snapshot %s (%s) l1_size=%#x: L1 table is too large; snapshot table entry corrupted\n",
+                        id, name, l1_size);
+            result->corruptions++;
+        } else if (qcow2_check_l1(node, map, result, l1_offset, l1_size, false) < 0) {
+            free(id);
+            free(name);
+            return -1;
+        }
+        free(id);
+        free(name);
+        offset += (40 + (uint64_t)extra + id_size + name_size + 7) & ~7ull;
+    }
+    qcow2_map_add(s, map, result, s->snapshots_offset, offset - s->snapshots_offset);
+    return 0;
+}
+
+/* References of the bitmap directory, the bitmap tables and their data clusters. */
+static void qcow2_check_bitmaps(block_node *node, qcow2_refcount_map *map, check_result *result)
+{
+    qcow2_state *s = node->state;
+    if (!s->has_bitmaps_extension || s->bitmap_count == 0 || s->bitmap_directory_size > (64u << 20))
+        return;
+    uint8_t *dir = memory_alloc_zero(s->bitmap_directory_size + 1);
+    if (qcow2_file_read(node->file, s->bitmap_directory_offset, s->bitmap_directory_size, dir, NULL) < 0) {
+        free(dir);
+        return;
+    }
+    qcow2_map_add(s, map, result, s->bitmap_directory_offset, s->bitmap_directory_size);
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < s->bitmap_count && pos + 24 <= s->bitmap_directory_size; i++) {
+        uint64_t table_offset = endian_load_be64(dir + pos);
+        uint32_t table_size = endian_load_be32(dir + pos + 8);
+        uint16_t name_size = endian_load_be16(dir + pos + 18);
+        uint32_t extra = endian_load_be32(dir + pos + 20);
+        if (table_size <= (1u << 24) && (uint64_t)table_size * 8 <= map->file_length) {
+            uint8_t *table = memory_alloc_zero((uint64_t)table_size * 8 + 1);
+            if (qcow2_file_read(node->file, table_offset, (uint64_t)table_size * 8, table, NULL) == 0) {
+                qcow2_map_add(s, map, result, table_offset, (uint64_t)table_size * 8);
+                for (uint32_t j = 0; j < table_size; j++) {
+                    uint64_t data = endian_load_be64(table + 8 * j) & QCOW2_L2_OFFSET_MASK;
+                    if (data)
+                        qcow2_map_add(s, map, result, data, s->cluster_size);
+                }
+            }
+            free(table);
+        }
+        pos += (24 + (uint64_t)extra + name_size + 7) & ~7ull;
+    }
+    free(dir);
+}
+
+/* qemu's check_refblocks: each refcount block must be aligned, inside the file and counted once. */
+static int qcow2_check_refblocks(block_node *node, qcow2_refcount_map *map, check_result *result, int fix,
+                                 bool *rebuild)
+{
+    qcow2_state *s = node->state;
+    for (uint64_t i = 0; i < s->refcount_table_entries; i++) {
+        uint64_t offset = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
+        uint64_t cluster = offset >> s->cluster_bits;
+        if (s->refcount_table[i] & QCOW2_REFTABLE_RESERVED_MASK) {
+            report_text("ERROR refcount table entry %llu has reserved bits set\n", (unsigned long long)i);
+            result->corruptions++;
+            *rebuild = true;
+            continue;
+        }
+        if (qcow2_offset_into_cluster(s, offset)) {
+            report_text("ERROR refcount block %llu is not cluster aligned; refcount table entry corrupted\n",
+                        (unsigned long long)i);
+            result->corruptions++;
+            *rebuild = true;
+            continue;
+        }
+        if (cluster >= map->count) {
+            result->corruptions++;
+            report_text("%s refcount block %llu is outside image\n", (fix & CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
+                        (unsigned long long)i);
+            if (fix & CHECK_FIX_ERRORS) {
+                if (block_node_truncate(node->file, offset + s->cluster_size, false, BLOCK_PREALLOCATION_OFF, false,
+                                        NULL) < 0) {
+                    *rebuild = true;
+                    report_text("ERROR could not resize image: Input/output error\n");
+                    continue;
+                }
+                int64_t length = block_node_length(node->file);
+                map->file_length = ((uint64_t)length + 511) & ~511ull;
+                qcow2_map_resize(map, qcow2_size_to_clusters(s, map->file_length));
+                result->corruptions--;
+                result->corruptions_fixed++;
+                qcow2_map_add(s, map, result, offset, s->cluster_size);
+            }
+            continue;
+        }
+        if (offset != 0) {
+            qcow2_map_add(s, map, result, offset, s->cluster_size);
+            if (map->counts[cluster] != 1) {
+                report_text("ERROR refcount block %llu refcount=%llu\n", (unsigned long long)i,
+                            (unsigned long long)map->counts[cluster]);
+                result->corruptions++;
+                *rebuild = true;
+            }
+        }
+    }
+    return 0;
+}
+
+/* qemu's calculate_refcounts: every reference the metadata makes. */
+static int qcow2_refcounts_calculate(block_node *node, qcow2_refcount_map *map, check_result *result, int fix,
+                                     bool *rebuild)
+{
+    qcow2_state *s = node->state;
+    qcow2_map_add(s, map, result, 0, s->cluster_size);
+    if (qcow2_check_l1(node, map, result, s->l1_table_offset, s->l1_size, true) < 0)
+        return -1;
+    if (qcow2_check_snapshots(node, map, result) < 0)
+        return -1;
+    qcow2_map_add(s, map, result, s->refcount_table_offset, s->refcount_table_entries * 8);
+    if (s->crypto_header_length)
+        qcow2_map_add(s, map, result, s->crypto_header_offset, s->crypto_header_length);
+    qcow2_check_bitmaps(node, map, result);
+    return qcow2_check_refblocks(node, map, result, fix, rebuild);
+}
+
+/* qemu's compare_refcounts: stored versus recomputed refcounts, fixing what fix allows. */
+static void qcow2_refcounts_compare(block_node *node, qcow2_refcount_map *map, check_result *result, int fix,
+                                    bool *rebuild, int64_t *highest)
+{
+    qcow2_state *s = node->state;
+    *highest = 0;
+    for (uint64_t i = 0; i < map->count; i++) {
+        uint64_t stored;
+        if (qcow2_refcount_get(node, i, &stored, NULL) < 0) {
+            report_text("Can't get refcount for cluster %llu: Input/output error\n", (unsigned long long)i);
+            result->check_errors++;
+            continue;
+        }
+        uint64_t computed = map->counts[i];
+        if (stored > 0 || computed > 0)
+            *highest = (int64_t)i;
+        if (stored == computed)
+            continue;
+        int64_t *fixed = NULL;
+        if (stored == 0)
+            *rebuild = true;
+        else if (stored > computed && (fix & CHECK_FIX_LEAKS))
+            fixed = &result->leaks_fixed;
+        else if (stored < computed && (fix & CHECK_FIX_ERRORS))
+            fixed = &result->corruptions_fixed;
+        report_text("%s cluster %llu refcount=%llu reference=%llu\n",
+                    fixed ? "Repairing" : stored < computed ? "ERROR" : "Leaked", (unsigned long long)i,
+                    (unsigned long long)stored, (unsigned long long)computed);
+        if (fixed) {
+            uint64_t diff = stored > computed ? stored - computed : computed - stored;
+            if (qcow2_refcount_update(node, i << s->cluster_bits, 1, diff, stored > computed, NULL) == 0) {
+                if (stored > computed && computed == 0)
+                    block_node_discard(node->file, i << s->cluster_bits, s->cluster_size, NULL);
+                (*fixed)++;
+                continue;
+            }
+        }
+        if (stored < computed)
+            result->corruptions++;
+        else
+            result->leaks++;
+    }
+}
+
+/* qemu's check_oflag_copied: the COPIED flags of active L1 and L2 entries must match refcount == 1. */
+static int qcow2_check_copied_flags(block_node *node, check_result *result, int fix)
+{
+    qcow2_state *s = node->state;
+    bool repair;
+    if (fix & CHECK_FIX_ERRORS)
+        repair = true;
+    else if (fix & CHECK_FIX_LEAKS)
+        repair = !result->check_errors && !result->corruptions && !result->leaks;
+    else
+        repair = false;
+    uint8_t *table = memory_alloc_zero(s->cluster_size);
+    int ret = -1;
+    for (uint64_t i = 0; i < s->l1_size; i++) {
+        uint64_t l1_entry = s->l1_table[i];
+        uint64_t l2_offset = l1_entry & QCOW2_L1_OFFSET_MASK;
+        uint64_t refcount;
+        int dirty = 0;
+        if (l2_offset == 0)
+            continue;
+        if (qcow2_refcount_get(node, l2_offset >> s->cluster_bits, &refcount, NULL) < 0)
+            continue;
+        if ((refcount == 1) != ((l1_entry & QCOW2_OFLAG_COPIED) != 0)) {
+            result->corruptions++;
+            report_text("%s OFLAG_COPIED L2 cluster: l1_index=%llu l1_entry=%llx refcount=%llu\n",
+                        repair ? "Repairing" : "ERROR", (unsigned long long)i, (unsigned long long)l1_entry,
+                        (unsigned long long)refcount);
+            if (repair) {
+                s->l1_table[i] = refcount == 1 ? l1_entry | QCOW2_OFLAG_COPIED : l1_entry & ~QCOW2_OFLAG_COPIED;
+                if (qcow2_l1_entry_write(node, i, NULL) < 0) {
+                    result->check_errors++;
+                    goto out;
+                }
+                result->corruptions--;
+                result->corruptions_fixed++;
+            }
+        }
+        if (qcow2_file_read(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
+            report_text("ERROR: Could not read L2 table: Input/output error\n");
+            result->check_errors++;
+            goto out;
+        }
+        for (uint64_t j = 0; j < s->l2_entries; j++) {
+            uint64_t entry = qcow2_l2_entry_get(s, table, j);
+            if (entry & QCOW2_OFLAG_COMPRESSED)
+                continue;
+            uint64_t host = entry & QCOW2_L2_OFFSET_MASK;
+            bool allocated = host != 0 || (qcow2_has_data_file(s) && (entry & QCOW2_OFLAG_COPIED));
+            if (!allocated)
+                continue;
+            if (qcow2_has_data_file(s)) {
+                refcount = 1;
+            } else if (qcow2_refcount_get(node, host >> s->cluster_bits, &refcount, NULL) < 0) {
+                continue;
+            }
+            if ((refcount == 1) != ((entry & QCOW2_OFLAG_COPIED) != 0)) {
+                result->corruptions++;
+                report_text("%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n", repair ? "Repairing" : "ERROR",
+                            (unsigned long long)entry, (unsigned long long)refcount);
+                if (repair) {
+                    endian_store_be64(table + j * s->l2_entry_size,
+                                      refcount == 1 ? entry | QCOW2_OFLAG_COPIED : entry & ~QCOW2_OFLAG_COPIED);
+                    dirty++;
+                }
+            }
+        }
+        if (dirty > 0) {
+            if (qcow2_file_write(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
+                report_text("ERROR: Could not write L2 table: Input/output error\n");
+                result->check_errors++;
+                goto out;
+            }
+            qcow2_cache_drop(&s->l2_cache, l2_offset);
+            result->corruptions -= dirty;
+            result->corruptions_fixed += dirty;
+        }
+    }
+    ret = 0;
+out:
+    free(table);
+    return ret;
+}
+
+/* Checks the image (qemu's qcow2_co_check_locked with qcow2_check_refcounts). */
+int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
+{
+    qcow2_state *s = node->state;
+    qcow2_refcount_map map = {0};
+    bool rebuild = false;
+    int64_t highest = 0;
+    int ret = -1;
+    memset(result, 0, sizeof(*result));
+    int64_t length = block_node_length(node->file);
+    if (length < 0) {
+        result->check_errors++;
+        return error_set(errp, "Input/output error");
+    }
+    map.file_length = ((uint64_t)length + 511) & ~511ull;
+    qcow2_map_resize(&map, qcow2_size_to_clusters(s, map.file_length));
+    result->total_clusters = (int64_t)qcow2_size_to_clusters(s, node->size);
+    result->has_cluster_statistics = true;
+    if (qcow2_refcounts_calculate(node, &map, result, fix, &rebuild) < 0) {
+        error_set(errp, "Input/output error");
+        goto out;
+    }
+    check_result before_compare = *result;
+    qcow2_refcounts_compare(node, &map, result, 0, &rebuild, &highest);
+    if (fix) {
+        if (rebuild) {
+            report_text("ERROR need to rebuild refcount structures\n");
+            result->check_errors++;
+            error_set(errp, "Input/output error");
+            goto out;
+        }
+        if (result->leaks || result->corruptions) {
+            *result = before_compare;
+            qcow2_refcounts_compare(node, &map, result, fix, &rebuild, &highest);
+        }
+    }
+    if (qcow2_check_copied_flags(node, result, fix) < 0) {
+        error_set(errp, "Input/output error");
+        goto out;
+    }
+    result->image_end_offset = (highest + 1) * (int64_t)s->cluster_size;
+    if (fix && result->check_errors == 0 && result->corruptions == 0 && s->writable) {
+        qcow2_mark_dirty(node, false, NULL);
+        if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {
+            s->incompatible_features &= ~QCOW2_INCOMPAT_CORRUPT;
+            qcow2_header_update(node, NULL);
+        }
+    }
+    ret = 0;
+out:
+    free(map.counts);
+    return ret;
+}

@@ -1,0 +1,412 @@
+/* qcow2_driver.c — the qcow2 driver table: probing, opening (header checks in qemu's order and wording),
+ * closing, flushing and the info data (spec/qcow2.md §Header, §Opening). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qcow2.h"
+#include "../../block/open.h"
+#include "../../util/endian.h"
+#include "../../util/memory.h"
+
+/* Scores a buffer: 100 for a qcow2 header of version 2 or more. */
+static int qcow2_probe(const uint8_t *buf, size_t buf_size, const char *filename)
+{
+    (void)filename;
+    if (buf_size >= QCOW2_HEADER_V3_LENGTH && endian_load_be32(buf) == QCOW2_MAGIC && endian_load_be32(buf + 4) >= 2)
+        return 100;
+    return 0;
+}
+
+/* Frees the state's allocations (not the state itself). */
+static void qcow2_state_release(qcow2_state *s)
+{
+    free(s->l1_table);
+    free(s->refcount_table);
+    free(s->backing_file);
+    free(s->backing_format);
+    free(s->data_file_name);
+    free(s->unknown_header_fields);
+    for (size_t i = 0; i < s->unknown_extension_count; i++)
+        free(s->unknown_extensions[i].data);
+    free(s->unknown_extensions);
+    qcow2_cache_clear(&s->l2_cache);
+    qcow2_cache_clear(&s->refblock_cache);
+    if (s->data_node_owned)
+        block_node_close(s->data_node);
+}
+
+/* Checks a table's entry count and offset as qemu's qcow2_validate_table does. */
+static int qcow2_table_validate(const qcow2_state *s, uint64_t offset, uint64_t entries, uint64_t entry_size,
+                                uint64_t max_bytes, const char *name, error **errp)
+{
+    if (entries > max_bytes / entry_size)
+        return error_set(errp, "%s too large", name);
+    if ((uint64_t)INT64_MAX - entries * entry_size < offset || qcow2_offset_into_cluster(s, offset))
+        return error_set(errp, "%s offset invalid", name);
+    return 0;
+}
+
+/* Chooses the L2 slice size the way qemu sizes its L2 cache (whole tables unless the cache is capped). */
+static void qcow2_slice_size_update(block_node *node)
+{
+    qcow2_state *s = node->state;
+    uint64_t max_entries = (node->size + s->cluster_size - 1) / s->cluster_size;
+    uint64_t max_cache = (max_entries * s->l2_entry_size + s->cluster_size - 1) / s->cluster_size * s->cluster_size;
+    uint64_t cache = max_cache < 32ull * 1024 * 1024 ? max_cache : 32ull * 1024 * 1024;
+    uint64_t entry_size = s->cluster_size;
+    if (cache < max_cache)
+        entry_size = s->cluster_size < 4096 ? s->cluster_size : 4096;
+    s->l2_slice_entries = entry_size / s->l2_entry_size;
+}
+
+/* Opens the external data file named in the image (or by the data-file option). */
+static int qcow2_data_file_open(block_node *node, option_list *options, int flags, error **errp)
+{
+    qcow2_state *s = node->state;
+    const char *override = options ? option_list_get(options, "data-file") : NULL;
+    if (!qcow2_has_data_file(s)) {
+        if (override)
+            return error_set(errp, "'data-file' can only be set for images with an external data file");
+        s->data_node = node->file;
+        if (qcow2_data_file_is_raw(s))
+            return error_set(errp, "data-file-raw requires a data file");
+        return 0;
+    }
+    const char *name = override ? override : s->data_file_name;
+    if (name == NULL)
+        return error_set(errp, "'data-file' is required for this image");
+    char *path = block_path_combine(node->filename, name);
+    int protocol_flags = flags & (BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_FORCE_SHARE | BLOCK_OPEN_CACHE_DIRECT |
+                                  BLOCK_OPEN_NO_FLUSH | BLOCK_OPEN_WRITE_THROUGH);
+    s->data_node = block_protocol_open(path, protocol_flags, errp);
+    free(path);
+    if (s->data_node == NULL)
+        return -1;
+    s->data_node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
+    s->data_node_owned = true;
+    return 0;
+}
+
+/* Opens node (node->file is open): validates the header as qemu does and loads L1 and refcount tables. */
+static int qcow2_open_with(block_node *node, option_list *options, int flags, block_node *data_node, error **errp)
+{
+    qcow2_state *s = memory_alloc_zero(sizeof(*s));
+    uint8_t raw[QCOW2_HEADER_V3_LENGTH];
+    qcow2_header header;
+    uint8_t *l1_raw = NULL;
+    int ret = -1;
+    node->state = s;
+
+    memset(raw, 0, sizeof(raw));
+    int64_t file_length = block_node_length(node->file);
+    if (file_length < (int64_t)QCOW2_HEADER_V2_LENGTH) {
+        error_set(errp, "Image is not in qcow2 format");
+        goto fail;
+    }
+    if (qcow2_file_read(node->file, 0, sizeof(raw), raw, errp) < 0)
+        goto fail;
+    qcow2_header_read_data(raw, sizeof(raw), &header, NULL);
+    if (header.magic != QCOW2_MAGIC) {
+        error_set(errp, "Image is not in qcow2 format");
+        goto fail;
+    }
+    if (header.version < 2 || header.version > 3) {
+        error_set(errp, "Unsupported qcow2 version %u", header.version);
+        goto fail;
+    }
+    s->version = (int)header.version;
+    if (header.cluster_bits < QCOW2_MIN_CLUSTER_BITS || header.cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
+        error_set(errp, "Unsupported cluster size: 2^%u", header.cluster_bits);
+        goto fail;
+    }
+    s->cluster_bits = header.cluster_bits;
+    s->cluster_size = 1ull << s->cluster_bits;
+    if (header.version >= 3 && header.header_length < QCOW2_HEADER_V3_MIN_LENGTH) {
+        error_set(errp, "qcow2 header too short");
+        goto fail;
+    }
+    if (header.header_length > s->cluster_size) {
+        error_set(errp, "qcow2 header exceeds cluster size");
+        goto fail;
+    }
+    if (header.version >= 3 && header.header_length > QCOW2_HEADER_V3_LENGTH) {
+        s->unknown_header_fields_size = header.header_length - QCOW2_HEADER_V3_LENGTH;
+        s->unknown_header_fields = memory_alloc_zero(s->unknown_header_fields_size);
+        if (qcow2_file_read(node->file, QCOW2_HEADER_V3_LENGTH, s->unknown_header_fields_size,
+                            s->unknown_header_fields, errp) < 0)
+            goto fail;
+    }
+    if (header.backing_file_offset > s->cluster_size) {
+        error_set(errp, "Invalid backing file offset");
+        goto fail;
+    }
+    uint64_t ext_end = header.backing_file_offset ? header.backing_file_offset : s->cluster_size;
+    s->incompatible_features = header.incompatible_features;
+    s->compatible_features = header.compatible_features;
+    s->autoclear_features = header.autoclear_features;
+    s->compression_type = header.header_length > 104 ? header.compression_type : QCOW2_COMPRESSION_ZLIB;
+    if (s->compression_type > QCOW2_COMPRESSION_ZSTD) {
+        error_set(errp, "qcow2: unknown compression type: %u", s->compression_type);
+        goto fail;
+    }
+    if (s->compression_type == QCOW2_COMPRESSION_ZLIB && (s->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
+        error_set(errp, "qcow2: Compression type incompatible feature bit must not be set");
+        goto fail;
+    }
+    if (s->compression_type != QCOW2_COMPRESSION_ZLIB && !(s->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
+        error_set(errp, "qcow2: Compression type incompatible feature bit must be set");
+        goto fail;
+    }
+    if (s->incompatible_features & ~QCOW2_INCOMPAT_MASK) {
+        char *text = qcow2_unsupported_features_text(node, header.header_length, ext_end,
+                                                     s->incompatible_features & ~QCOW2_INCOMPAT_MASK);
+        error_set(errp, "Unsupported qcow2 feature(s): %s", text);
+        free(text);
+        goto fail;
+    }
+    if ((s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) && (flags & BLOCK_OPEN_READ_WRITE) &&
+        !(flags & BLOCK_OPEN_CHECK)) {
+        error_set(errp, "qcow2: Image is corrupt; cannot be opened read/write");
+        goto fail;
+    }
+    s->extended_l2 = (s->incompatible_features & QCOW2_INCOMPAT_EXTL2) != 0;
+    s->subcluster_size = s->extended_l2 ? s->cluster_size / QCOW2_SUBCLUSTERS : s->cluster_size;
+    s->subcluster_bits = s->extended_l2 ? s->cluster_bits - 5 : s->cluster_bits;
+    if (s->subcluster_size < 512) {
+        error_set(errp, "Unsupported subcluster size: %llu", (unsigned long long)s->subcluster_size);
+        goto fail;
+    }
+    if (header.refcount_order > 6) {
+        error_set(errp, "Reference count entry width too large; may not exceed 64 bits");
+        goto fail;
+    }
+    s->refcount_order = (int)header.refcount_order;
+    s->refcount_bits = 1ull << s->refcount_order;
+    s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ull << s->refcount_bits) - 1;
+    s->crypt_method = header.crypt_method;
+    if (s->crypt_method)
+        node->encrypted = true;
+    s->l2_entry_size = s->extended_l2 ? 16 : 8;
+    s->l2_bits = s->cluster_bits - (s->extended_l2 ? 4 : 3);
+    s->l2_entries = 1ull << s->l2_bits;
+    s->refcount_block_bits = s->cluster_bits - ((uint32_t)s->refcount_order - 3);
+    if (s->refcount_order < 3)
+        s->refcount_block_bits = s->cluster_bits + (3 - (uint32_t)s->refcount_order);
+    s->refcount_block_entries = 1ull << s->refcount_block_bits;
+    node->size = header.size & ~511ull;
+    s->csize_shift = 62 - (s->cluster_bits - 8);
+    s->csize_mask = (1ull << (s->cluster_bits - 8)) - 1;
+    s->cluster_offset_mask = (1ull << s->csize_shift) - 1;
+    s->refcount_table_offset = header.refcount_table_offset;
+    s->refcount_table_entries = (uint64_t)header.refcount_table_clusters << (s->cluster_bits - 3);
+    if (header.refcount_table_clusters == 0 && !(flags & BLOCK_OPEN_CHECK)) {
+        error_set(errp, "Image does not contain a reference count table");
+        goto fail;
+    }
+    if (qcow2_table_validate(s, s->refcount_table_offset, header.refcount_table_clusters, s->cluster_size,
+                             QCOW2_MAX_REFTABLE_BYTES, "Reference count table", errp) < 0)
+        goto fail;
+    if (!(flags & BLOCK_OPEN_CHECK) &&
+        qcow2_table_validate(s, header.snapshots_offset, header.nb_snapshots, QCOW2_SNAPSHOT_HEADER_SIZE,
+                             QCOW2_SNAPSHOT_HEADER_SIZE * QCOW2_MAX_SNAPSHOTS, "Snapshot table", errp) < 0)
+        goto fail;
+    if (qcow2_table_validate(s, header.l1_table_offset, header.l1_size, 8, QCOW2_MAX_L1_BYTES, "Active L1 table",
+                             errp) < 0)
+        goto fail;
+    s->l1_size = header.l1_size;
+    s->l1_table_offset = header.l1_table_offset;
+    s->l1_vm_state_index = qcow2_size_to_l1(s, header.size);
+    if (s->l1_vm_state_index > 0x7fffffff) {
+        error_set(errp, "Image is too big");
+        goto fail;
+    }
+    if (s->l1_size < s->l1_vm_state_index) {
+        error_set(errp, "L1 table is too small");
+        goto fail;
+    }
+    s->l1_table = memory_alloc_array(s->l1_size ? s->l1_size : 1, 8);
+    if (s->l1_size > 0) {
+        l1_raw = memory_alloc_zero(s->l1_size * 8);
+        if (qcow2_file_read(node->file, s->l1_table_offset, s->l1_size * 8, l1_raw, errp) < 0) {
+            error_prepend(errp, "Could not read L1 table: ");
+            goto fail;
+        }
+        for (uint64_t i = 0; i < s->l1_size; i++)
+            s->l1_table[i] = endian_load_be64(l1_raw + 8 * i);
+    }
+    if (qcow2_refcount_load(node, errp) < 0) {
+        error_prepend(errp, "Could not initialize refcount handling: ");
+        goto fail;
+    }
+    if (qcow2_extensions_read(node, header.header_length, ext_end, errp) < 0)
+        goto fail;
+    if (data_node) {
+        s->data_node = data_node;
+    } else if (qcow2_data_file_open(node, options, flags, errp) < 0) {
+        goto fail;
+    }
+    if (header.backing_file_offset != 0) {
+        uint64_t length = header.backing_file_size;
+        uint64_t limit = s->cluster_size - header.backing_file_offset;
+        if (length > (limit < QCOW2_MAX_BACKING_NAME ? limit : QCOW2_MAX_BACKING_NAME)) {
+            error_set(errp, "Backing file name too long");
+            goto fail;
+        }
+        s->backing_file = memory_alloc_zero(length + 1);
+        if (qcow2_file_read(node->file, header.backing_file_offset, length, s->backing_file, errp) < 0) {
+            error_prepend(errp, "Could not read backing file name: ");
+            goto fail;
+        }
+        free(node->backing_file);
+        node->backing_file = memory_strdup(s->backing_file);
+    }
+    if (s->backing_format) {
+        free(node->backing_format);
+        node->backing_format = memory_strdup(s->backing_format);
+    }
+    s->nb_snapshots = header.nb_snapshots;
+    s->snapshots_offset = header.snapshots_offset;
+    s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
+    node->read_only = !s->writable;
+    qcow2_slice_size_update(node);
+    if (s->writable && (s->autoclear_features & ~QCOW2_AUTOCLEAR_MASK)) {
+        s->autoclear_features &= QCOW2_AUTOCLEAR_MASK;
+        if (qcow2_header_update(node, errp) < 0) {
+            error_prepend(errp, "Could not update qcow2 header: ");
+            goto fail;
+        }
+    }
+    if (s->writable && !(flags & BLOCK_OPEN_CHECK) && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        check_result result;
+        memset(&result, 0, sizeof(result));
+        if (qcow2_check(node, &result, CHECK_FIX_LEAKS | CHECK_FIX_ERRORS, errp) < 0 || result.check_errors) {
+            error_set(errp, "Could not repair dirty image: Input/output error");
+            goto fail;
+        }
+    }
+    ret = 0;
+    goto out;
+fail:
+    if (data_node && s->data_node == data_node)
+        s->data_node = NULL;
+    qcow2_state_release(s);
+    free(s);
+    node->state = NULL;
+out:
+    free(l1_raw);
+    return ret;
+}
+
+/* Driver open: node->file is open; options may name a data-file. */
+int qcow2_open(block_node *node, option_list *options, int flags, error **errp)
+{
+    return qcow2_open_with(node, options, flags, NULL, errp);
+}
+
+/* Opens a qcow2 node over file during creation, with an already open data file (or NULL). */
+block_node *qcow2_open_for_create(block_node *file, const char *filename, block_node *data_node, error **errp);
+block_node *qcow2_open_for_create(block_node *file, const char *filename, block_node *data_node, error **errp)
+{
+    block_node *node = block_node_new(&block_driver_qcow2, filename);
+    node->file = file;
+    node->flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_NO_FLUSH;
+    if (qcow2_open_with(node, NULL, node->flags, data_node ? data_node : NULL, errp) < 0) {
+        node->file = NULL;
+        block_node_close(node);
+        return NULL;
+    }
+    if (data_node == NULL) {
+        qcow2_state *s = node->state;
+        s->data_node = file;
+    }
+    return node;
+}
+
+/* Rounds the image file up to a sector after compressed writes (qemu's final empty compressed write). */
+static int qcow2_compressed_tail_align(block_node *node, error **errp)
+{
+    qcow2_state *s = node->state;
+    if (!s->compressed_written)
+        return 0;
+    s->compressed_written = false;
+    int64_t length = block_node_length(node->file);
+    if (length < 0 || (length & 511) == 0)
+        return 0;
+    return block_node_truncate(node->file, ((uint64_t)length + 511) & ~511ull, false, BLOCK_PREALLOCATION_OFF, false,
+                               errp);
+}
+
+/* Flush: metadata is written through; only the compressed tail needs aligning. */
+static int qcow2_flush(block_node *node, error **errp)
+{
+    if (node->state == NULL)
+        return 0;
+    return qcow2_compressed_tail_align(node, errp);
+}
+
+/* Releases the state (the block layer closes node->file). */
+void qcow2_close(block_node *node)
+{
+    qcow2_state *s = node->state;
+    if (s == NULL)
+        return;
+    qcow2_compressed_tail_align(node, NULL);
+    qcow2_state_release(s);
+    free(s);
+    node->state = NULL;
+}
+
+/* Fills cluster size, dirty flag and the "format-specific" data in qemu's field order. */
+static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
+{
+    qcow2_state *s = node->state;
+    (void)errp;
+    info->has_cluster_size = true;
+    info->cluster_size = s->cluster_size;
+    info->dirty_flag = (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) != 0;
+    info->encrypted = node->encrypted;
+    json_value *data = json_object_new();
+    if (s->version == 2) {
+        json_object_set_string(data, "compat", "0.10");
+        json_object_set_int(data, "refcount-bits", (int64_t)s->refcount_bits);
+    } else {
+        json_object_set_string(data, "compat", "1.1");
+        if (s->data_file_name)
+            json_object_set_string(data, "data-file", s->data_file_name);
+        if (qcow2_has_data_file(s))
+            json_object_set_bool(data, "data-file-raw", qcow2_data_file_is_raw(s));
+        json_object_set_bool(data, "extended-l2", s->extended_l2);
+        json_object_set_bool(data, "lazy-refcounts", (s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0);
+        json_object_set_bool(data, "corrupt", (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) != 0);
+        json_object_set_int(data, "refcount-bits", (int64_t)s->refcount_bits);
+    }
+    json_object_set_string(data, "compression-type", s->compression_type == QCOW2_COMPRESSION_ZSTD ? "zstd" : "zlib");
+    info->format_specific_data = data;
+    info->format_specific_type = "qcow2";
+    return 0;
+}
+
+const block_driver block_driver_qcow2 = {
+    .format_name = "qcow2",
+    .supports_backing = true,
+    .probe = qcow2_probe,
+    .open = qcow2_open,
+    .close = qcow2_close,
+    .read = qcow2_read,
+    .write = qcow2_write,
+    .write_compressed = qcow2_write_compressed,
+    .write_zeroes = qcow2_write_zeroes,
+    .discard = qcow2_discard,
+    .block_status = qcow2_block_status,
+    .flush = qcow2_flush,
+    .truncate = qcow2_truncate,
+    .create_options = qcow2_create_options,
+    .create = qcow2_create,
+    .info_fill = qcow2_info_fill,
+    .check = qcow2_check,
+    .measure = qcow2_measure,
+    .amend_options = qcow2_amend_options,
+    .amend = qcow2_amend,
+    .change_backing_file = qcow2_change_backing_file,
+    .make_empty = qcow2_make_empty,
+};
