@@ -22,7 +22,33 @@ json_value *block_snapshot_describe(const snapshot_info *sn)
     return o;
 }
 
+/* The I/O limits qemu reports for a node: alignment of requests and memory, the iovec count, and
+ * for formats with clusters the cluster as discard and zero-write alignment. */
+static json_value *block_node_limits_describe(block_node *node, uint64_t cluster_size)
+{
+    json_value *o = json_object_new();
+    uint32_t alignment = node->request_alignment ? node->request_alignment : 1;
+    block_node *bottom = node;
+    while (bottom->file)
+        bottom = bottom->file;
+    uint32_t memory_alignment = bottom->request_alignment > 1 ? 512 : 1;
+    json_object_set_uint(o, "request-alignment", node->driver->is_protocol ? alignment : 1);
+    if (!node->driver->is_protocol && cluster_size) {
+        json_object_set_uint(o, "discard-alignment", cluster_size);
+        json_object_set_uint(o, "write-zeroes-alignment", cluster_size);
+    }
+    json_object_set_int(o, "max-iov", 1024);
+    json_object_set_uint(o, "min-mem-alignment", memory_alignment);
+    json_object_set_uint(o, "opt-mem-alignment", 4096);
+    return o;
+}
+
 json_value *block_node_info_describe(block_node *node, error **errp)
+{
+    return block_node_info_describe_limits(node, false, errp);
+}
+
+json_value *block_node_info_describe_limits(block_node *node, bool limits, error **errp)
 {
     image_info info;
     memset(&info, 0, sizeof(info));
@@ -76,9 +102,11 @@ json_value *block_node_info_describe(block_node *node, error **errp)
         info.format_specific_data = NULL;
         json_object_set(o, "format-specific", spec);
     }
+    if (limits)
+        json_object_set(o, "limits", block_node_limits_describe(node, info.has_cluster_size ? info.cluster_size : 0));
     json_value *children = json_array_new();
     if (node->file) {
-        json_value *child_info = block_node_info_describe(node->file, errp);
+        json_value *child_info = block_node_info_describe_limits(node->file, limits, errp);
         if (child_info == NULL) {
             json_free(children);
             json_free(o);

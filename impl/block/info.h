@@ -10,6 +10,8 @@
  * backing-filename, full-backing-filename, backing-filename-format, snapshots, format-specific,
  * children. Returns NULL with *errp on failure. */
 json_value *block_node_info_describe(block_node *node, error **errp);
+/* As block_node_info_describe, adding each node's BlockLimitsInfo ("limits") when limits is set. */
+json_value *block_node_info_describe_limits(block_node *node, bool limits, error **errp);
 
 /* A snapshot as qemu's SnapshotInfo object. */
 json_value *block_snapshot_describe(const snapshot_info *snapshot);

@@ -46,6 +46,37 @@ char *block_path_combine(const char *base_filename, const char *name)
     return joined;
 }
 
+/* The canonical path of name taken relative to the folder of relative_to; NULL when unresolvable. */
+static char *open_path_resolve(const char *relative_to, const char *name)
+{
+    char *joined = block_path_combine(relative_to, name);
+    char *resolved = realpath(joined, NULL);
+    free(joined);
+    return resolved;
+}
+
+block_node *block_chain_find(block_node *top, const char *name, block_node **parent)
+{
+    block_node *found = NULL;
+    for (block_node *current = top; current != NULL && current->backing != NULL && found == NULL;
+         current = current->backing) {
+        const char *current_name = current->file != NULL ? current->file->filename : current->filename;
+        char *wanted = open_path_resolve(current_name, name);
+        char *recorded = NULL;
+        if (current->backing_file != NULL)
+            recorded = current->full_backing_file != NULL ? realpath(current->full_backing_file, NULL)
+                                                          : open_path_resolve(current_name, current->backing_file);
+        if (wanted != NULL && recorded != NULL && strcmp(wanted, recorded) == 0) {
+            found = current->backing;
+            if (parent)
+                *parent = current;
+        }
+        free(wanted);
+        free(recorded);
+    }
+    return found;
+}
+
 /* Flattens a JSON object into dotted keys ("file.filename=t.img"). */
 static void open_json_flatten(const json_value *object, const char *prefix, option_list *out)
 {

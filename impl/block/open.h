@@ -34,6 +34,11 @@ block_node *block_format_open_on(const block_driver *driver, block_node *file, c
  * block_image_open; exposed for rebase/commit). */
 int block_backing_open(block_node *node, int flags, error **errp);
 
+/* qemu's search for backing image name in the chain below top: name (taken relative to each
+ * image's folder) and each image's recorded backing file compare as canonical paths. Returns the
+ * matching image (and the image above it in *parent when parent is not NULL), or NULL. */
+block_node *block_chain_find(block_node *top, const char *name, block_node **parent);
+
 /* Joins a backing file name to the folder of the image that names it (qemu's path_combine). */
 char *block_path_combine(const char *base_filename, const char *name);
 

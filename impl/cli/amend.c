@@ -26,65 +26,6 @@ typedef struct amend_arguments {
     bool quiet;
 } amend_arguments;
 
-/* Appends one -o value to *options, joined by ','; refuses lists that would not join cleanly
- * ("Invalid option list: TEXT"). Returns 0, or -1 after printing the error. */
-static int amend_options_accumulate(char **options, const char *text)
-{
-    int ret = -1;
-
-    if (!option_text_is_valid(text) || text[0] == ',') {
-        cli_error("Invalid option list: %s", text);
-        goto cleanup;
-    }
-    if (*options == NULL) {
-        *options = memory_strdup(text);
-    } else {
-        char *joined = memory_printf("%s,%s", *options, text);
-        free(*options);
-        *options = joined;
-    }
-    ret = 0;
-cleanup:
-    return ret;
-}
-
-/* Prints the option table of descs sorted by name, one "  name=<type>  - help" line each,
- * the way qemu lists amend options (no caption line). */
-static void amend_option_table_print(const option_desc *descs)
-{
-    static const char *const type_names[] = {"str", "bool (on/off)", "num", "size"};
-    size_t count = 0;
-    const option_desc **sorted = NULL;
-
-    while (descs != NULL && descs[count].name != NULL) {
-        count++;
-    }
-    sorted = memory_alloc_array(count + 1, sizeof(*sorted));
-    for (size_t i = 0; i < count; i++) {
-        sorted[i] = &descs[i];
-    }
-    /* Insertion sort by name: the tables are short. */
-    for (size_t i = 1; i < count; i++) {
-        const option_desc *item = sorted[i];
-        size_t j = i;
-        while (j > 0 && strcmp(sorted[j - 1]->name, item->name) > 0) {
-            sorted[j] = sorted[j - 1];
-            j--;
-        }
-        sorted[j] = item;
-    }
-    for (size_t i = 0; i < count; i++) {
-        char *left = memory_printf("%s=<%s>", sorted[i]->name, type_names[sorted[i]->type]);
-        if (sorted[i]->help != NULL) {
-            printf("  %-22s - %s\n", left, sorted[i]->help);
-        } else {
-            printf("  %s\n", left);
-        }
-        free(left);
-    }
-    free(sorted);
-}
-
 /* Prints "Amend options for 'FORMAT':" and the driver's amend options; returns the exit code
  * (1 with "Unknown file format" or "does not support option amendment"). */
 static int amend_option_help_print(const char *format)
@@ -101,7 +42,10 @@ static int amend_option_help_print(const char *format)
         goto cleanup;
     }
     printf("Amend options for '%s':\n", format);
-    amend_option_table_print(driver->amend_options);
+    option_desc_list descs = {0};
+    option_desc_list_append(&descs, driver->amend_options);
+    option_desc_list_print_table(&descs);
+    option_desc_list_free(&descs);
     ret = 0;
 cleanup:
     return ret;
@@ -171,7 +115,7 @@ static int amend_arguments_parse(int argc, char **argv, amend_arguments *args)
             ret = 0;
             break;
         case 'o':
-            if (amend_options_accumulate(&args->options, optarg) < 0) {
+            if (cli_options_accumulate(&args->options, optarg) < 0) {
                 ret = 1;
             }
             break;

@@ -1,5 +1,4 @@
-/* bench.c — qemu-img bench: times a run of fixed-size read or write requests against an image
- * (spec/architecture.md §Command line). */
+/* bench.c — qemu-img bench: times a run of fixed-size read or write requests (spec/architecture.md §Command line). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -67,7 +66,7 @@ static int bench_aio_parse(const char *text, bool *native)
 }
 
 /* Seconds elapsed between two time stamps. */
-static double bench_elapsed(const struct timeval *start, const struct timeval *end)
+static double bench_time_elapsed(const struct timeval *start, const struct timeval *end)
 {
     return (double)(end->tv_sec - start->tv_sec) + (double)(end->tv_usec - start->tv_usec) / 1000000.0;
 }
@@ -268,7 +267,7 @@ int cli_command_bench(int argc, char **argv)
     if (bench_plan_run(&plan, node, (uint64_t)image_size) < 0)
         goto cleanup;
     gettimeofday(&end, NULL);
-    printf("Run completed in %3.3f seconds.\n", bench_elapsed(&start, &end));
+    printf("Run completed in %3.3f seconds.\n", bench_time_elapsed(&start, &end));
     ret = 0;
 
 cleanup:

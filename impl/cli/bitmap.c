@@ -280,6 +280,10 @@ static int bitmap_entry_add(block_node *node, const char *name, int64_t granular
         goto cleanup;
     }
     ret = node->driver->bitmap_add(node, name, size, false, &failure->err);
+    if (ret < 0 && strncmp(error_message(failure->err), "Can't make bitmap", 17) != 0) {
+        /* qemu words a format's refusal to store the new bitmap this way. */
+        error_prepend(&failure->err, "Can't make bitmap '%s' persistent in '%s': ", name, bitmap_node_name_get(node));
+    }
 cleanup:
     error_free(lookup_err);
     free(existing.name);
@@ -320,7 +324,7 @@ cleanup:
 
 /* --merge SOURCE: ORs bitmap source of source_node into bitmap name of node. */
 static int bitmap_entry_merge(block_node *node, const char *name, block_node *source_node, const char *source,
-                        bitmap_failure *failure)
+                              bitmap_failure *failure)
 {
     bitmap_info target_info = {0};
     bitmap_info source_info = {0};
@@ -337,6 +341,9 @@ static int bitmap_entry_merge(block_node *node, const char *name, block_node *so
     if (bitmap_entry_lookup(source_node, source, &source_info, &failure->err) < 0) {
         goto cleanup;
     }
+    if (bitmap_entry_check(&target_info, failure) < 0) {
+        goto cleanup;
+    }
     if (bitmap_entry_check(&source_info, failure) < 0) {
         goto cleanup;
     }
@@ -344,11 +351,8 @@ static int bitmap_entry_merge(block_node *node, const char *name, block_node *so
     source_size = block_node_length(source_node);
     if (target_size != source_size) {
         error_set(&failure->err,
-                  "Bitmaps are of different sizes (destination %lld, source %lld) and can't be merged",
+                  "Bitmaps are of different sizes (destination size is %lld, source size is %lld) and can't be merged",
                   (long long)target_size, (long long)source_size);
-        goto cleanup;
-    }
-    if (bitmap_entry_check(&target_info, failure) < 0) {
         goto cleanup;
     }
     if (source_node->driver->bitmap_read == NULL || node->driver->bitmap_merge_bits == NULL) {

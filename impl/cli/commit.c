@@ -106,44 +106,6 @@ static int commit_arguments_parse(int argc, char **argv, commit_arguments *args)
     return ret;
 }
 
-/* The canonical path of name taken relative to the folder of the image named relative_to;
- * NULL when the file cannot be resolved. The caller frees the result. */
-static char *commit_path_resolve(const char *relative_to, const char *name)
-{
-    char *joined = block_path_combine(relative_to, name);
-    char *resolved = realpath(joined, NULL);
-
-    free(joined);
-    return resolved;
-}
-
-/* qemu's search for backing image name in the chain below top: name (relative to each image's
- * folder) and each image's recorded backing file are compared as canonical paths. Returns the
- * image above the match in *parent and the match itself, or NULL. */
-static block_node *commit_backing_find(block_node *top, const char *name, block_node **parent)
-{
-    block_node *found = NULL;
-
-    for (block_node *current = top; current != NULL && current->backing != NULL && found == NULL;
-         current = current->backing) {
-        const char *current_name = current->file != NULL ? current->file->filename : current->filename;
-        char *wanted = commit_path_resolve(current_name, name);
-        char *recorded = NULL;
-
-        if (current->backing_file != NULL) {
-            recorded = current->full_backing_file != NULL ? realpath(current->full_backing_file, NULL)
-                                                          : commit_path_resolve(current_name, current->backing_file);
-        }
-        if (wanted != NULL && recorded != NULL && strcmp(wanted, recorded) == 0) {
-            found = current->backing;
-            *parent = current;
-        }
-        free(wanted);
-        free(recorded);
-    }
-    return found;
-}
-
 /* Replaces parent's backing image (opened read-only as part of the chain) by the same image
  * opened read-write, keeping the chain below it. Returns the new node or NULL with *errp. */
 static block_node *commit_base_reopen(block_node *parent, const char *cache_mode, error **errp)
@@ -191,7 +153,7 @@ static uint64_t commit_granularity_get(block_node *base)
 /* Marks in dirty (one byte per chunk of granularity bytes) every chunk that holds data top or
  * an image between top and base decides. Returns the number of dirty bytes, or -1 with *errp. */
 static int64_t commit_dirty_map_build(block_node *top, block_node *base, uint64_t size, uint64_t granularity,
-                                uint8_t *dirty, error **errp)
+                                      uint8_t *dirty, error **errp)
 {
     uint64_t offset = 0;
     uint64_t chunks = (size + granularity - 1) / granularity;
@@ -332,7 +294,7 @@ static int commit_run(block_node *top, const commit_arguments *args, const char 
     int ret = -1;
 
     if (args->base != NULL) {
-        base = commit_backing_find(top, args->base, &parent);
+        base = block_chain_find(top, args->base, &parent);
         if (base == NULL) {
             error_set(errp, "Did not find '%s' in the backing chain of '%s'", args->base, filename);
             goto cleanup;

@@ -1,6 +1,4 @@
-/* compare.c — qemu-img compare: whether two images read the same, with strict mode and exit codes
- * 0 identical, 1 different, 2 open error, 3 block status error, 4 read error
- * (spec/architecture.md §Command line). */
+/* compare.c — qemu-img compare: do two images read the same, exit codes 0-4 (spec/architecture.md §Command line). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -64,7 +62,7 @@ static int64_t compare_buffer_find_nonzero(const uint8_t *buf, uint64_t length)
 
 /* Compares two buffers in 512-byte pieces: returns whether the first piece differs and sets *same_run
  * to the length of the leading run of pieces that share that answer. */
-static bool compare_buffer_differs(const uint8_t *a, const uint8_t *b, uint64_t length, uint64_t *same_run)
+static bool compare_buffer_diff(const uint8_t *a, const uint8_t *b, uint64_t length, uint64_t *same_run)
 {
     uint64_t first = length < COMPARE_SECTOR ? length : COMPARE_SECTOR;
     bool differs = memcmp(a, b, (size_t)first) != 0;
@@ -108,7 +106,7 @@ static int compare_image_check_empty(compare_image *image, uint64_t offset, uint
 }
 
 /* Block status of image at offset to its end; on failure prints qemu's message and returns -1. */
-static int compare_image_status(compare_image *image, uint64_t offset, block_status_result *status)
+static int compare_image_status_get(compare_image *image, uint64_t offset, block_status_result *status)
 {
     error *err = NULL;
     if (block_node_status_above(image->node, NULL, offset, image->size - offset, status, NULL, &err) < 0 ||
@@ -121,7 +119,7 @@ static int compare_image_status(compare_image *image, uint64_t offset, block_sta
 }
 
 /* Walks both images over their common length; returns the exit code (0 when still identical). */
-static int compare_common_part(compare_image *a, compare_image *b, bool strict, bool quiet, uint8_t *buf_a,
+static int compare_range_walk(compare_image *a, compare_image *b, bool strict, bool quiet, uint8_t *buf_a,
                                uint8_t *buf_b, uint64_t progress_total, uint64_t *offset_out)
 {
     uint64_t common = a->size < b->size ? a->size : b->size;
@@ -129,7 +127,7 @@ static int compare_common_part(compare_image *a, compare_image *b, bool strict, 
     int ret = 0;
     while (offset < common) {
         block_status_result status_a, status_b;
-        if (compare_image_status(a, offset, &status_a) < 0 || compare_image_status(b, offset, &status_b) < 0) {
+        if (compare_image_status_get(a, offset, &status_a) < 0 || compare_image_status_get(b, offset, &status_b) < 0) {
             ret = 3;
             goto cleanup;
         }
@@ -154,7 +152,7 @@ static int compare_common_part(compare_image *a, compare_image *b, bool strict, 
                     goto cleanup;
                 }
                 uint64_t run;
-                bool differs = compare_buffer_differs(buf_a, buf_b, chunk, &run);
+                bool differs = compare_buffer_diff(buf_a, buf_b, chunk, &run);
                 if (differs || run != chunk) {
                     if (!quiet)
                         printf("Content mismatch at offset %" PRIu64 "!\n", offset + (differs ? 0 : run));
@@ -178,12 +176,12 @@ cleanup:
 }
 
 /* Checks that the part of the longer image past the shorter one's end reads as zeroes. */
-static int compare_tail(compare_image *longer, uint64_t offset, bool quiet, uint8_t *buf, uint64_t progress_total)
+static int compare_tail_check(compare_image *longer, uint64_t offset, bool quiet, uint8_t *buf, uint64_t progress_total)
 {
     int ret = 0;
     while (offset < longer->size) {
         block_status_result status;
-        if (compare_image_status(longer, offset, &status) < 0) {
+        if (compare_image_status_get(longer, offset, &status) < 0) {
             ret = 3;
             goto cleanup;
         }
@@ -303,13 +301,13 @@ int cli_command_compare(int argc, char **argv)
         goto cleanup;
     }
     uint64_t offset = 0;
-    ret = compare_common_part(&a, &b, strict, quiet, buf_a, buf_b, progress_total, &offset);
+    ret = compare_range_walk(&a, &b, strict, quiet, buf_a, buf_b, progress_total, &offset);
     if (ret)
         goto cleanup;
     if (a.size != b.size) {
         if (!quiet)
             printf("Warning: Image size mismatch!\n");
-        ret = compare_tail(a.size > b.size ? &a : &b, offset, quiet, buf_a, progress_total);
+        ret = compare_tail_check(a.size > b.size ? &a : &b, offset, quiet, buf_a, progress_total);
         if (ret)
             goto cleanup;
     }

@@ -1,6 +1,4 @@
-/* convert.c — qemu-img convert: copies one or more source images, concatenated, into a new (or, with
- * -n, an existing) target image in increasing offset order, keeping it sparse the way qemu does
- * (spec/architecture.md §Command line). */
+/* convert.c — qemu-img convert: sources concatenated into a sparse target (spec/architecture.md §Command line). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -71,11 +69,11 @@ typedef struct convert_options {
     bool skip_broken_bitmaps;
     bool salvage;
     bool copy_range;
-    bool in_order;
+    bool in_order;      /* -W clears it; the copy is sequential, so writes are always in order */
     bool explicit_sparse;
     int64_t min_sparse; /* sectors */
     int64_t rate_limit;
-    int64_t parallel;
+    int64_t parallel;   /* -m: checked as qemu does; the copy itself is sequential */
 } convert_options;
 
 /* The state of the copy loop. */
@@ -143,31 +141,6 @@ static int convert_number_parse(const char *name, const char *text, int64_t min,
     return 0;
 }
 
-/* qemu's check of one -o argument: non-empty, not starting with ',' and not ending in a lone ','. */
-static bool convert_option_text_valid(const char *text)
-{
-    size_t length = strlen(text);
-    if (length == 0 || text[0] == ',')
-        return false;
-    size_t commas = 0;
-    while (commas < length && text[length - 1 - commas] == ',')
-        commas++;
-    return commas % 2 == 0;
-}
-
-/* Appends one -o argument to *accumulated ("a,b"); prints qemu's message and returns -1 when invalid. */
-static int convert_option_text_accumulate(char **accumulated, const char *text)
-{
-    if (!convert_option_text_valid(text)) {
-        cli_error("Invalid option list: %s", text);
-        return -1;
-    }
-    char *joined = *accumulated ? memory_printf("%s,%s", *accumulated, text) : memory_strdup(text);
-    free(*accumulated);
-    *accumulated = joined;
-    return 0;
-}
-
 /* Parses -l's "snapshot.id=X,snapshot.name=Y" form; prints qemu's messages and returns -1 on failure. */
 static int convert_snapshot_param_parse(convert_options *options, const char *text)
 {
@@ -201,7 +174,7 @@ cleanup:
 }
 
 /* The cluster size a node reports (qemu's bdrv_get_info), 0 when it reports none. */
-static uint64_t convert_node_cluster_size(block_node *node)
+static uint64_t convert_node_cluster_size_get(block_node *node)
 {
     if (node->driver->info_fill == NULL)
         return 0;
@@ -216,8 +189,9 @@ static uint64_t convert_node_cluster_size(block_node *node)
     return size;
 }
 
-/* Whether the target format accepts only compressed writes (a streamOptimized-style image).
- * The block layer does not expose this yet; see the report's API request. */
+/* Whether the target image stores only compressed clusters, so that convert must write whole
+ * compressed clusters (qemu's BlockDriverInfo.needs_compressed_writes). The driver table does not
+ * carry this yet, so no image asks for it. */
 static bool convert_node_needs_compression(block_node *node)
 {
     (void)node;
@@ -225,62 +199,11 @@ static bool convert_node_needs_compression(block_node *node)
 }
 
 /* Whether a newly created target reads as zeroes everywhere (qemu's bdrv_has_zero_init): true for
- * every file-backed format except encrypted ones, whose zero blocks decrypt to noise. */
+ * file-backed formats, false for a whole-disk encryption layer (no allocation map of its own, so its
+ * unwritten blocks decrypt to noise). Stands in until the driver table can say so itself. */
 static bool convert_node_has_zero_init(block_node *node)
 {
-    for (block_node *current = node; current; current = current->file)
-        if (current->encrypted)
-            return false;
-    return true;
-}
-
-/* Prints the creation options of format (qemu-img convert -o help). */
-static int convert_option_help_print(const char *filename, const char *format)
-{
-    const block_driver *driver = block_driver_find(format);
-    if (driver == NULL) {
-        cli_error("Unknown file format '%s'", format);
-        return 1;
-    }
-    if (driver->create_options == NULL) {
-        cli_error("Format driver '%s' does not support image creation", format);
-        return 1;
-    }
-    option_desc_list descs = {0};
-    option_desc_list_append(&descs, driver->create_options);
-    if (filename) {
-        const block_driver *protocol = block_driver_find_protocol(filename);
-        if (protocol == NULL || protocol->create_options == NULL) {
-            cli_error("Protocol driver '%s' does not support image creation",
-                      protocol ? protocol->format_name : filename);
-            option_desc_list_free(&descs);
-            return 1;
-        }
-        option_desc_list_append(&descs, protocol->create_options);
-        /* The shared printer names the format in its heading; qemu says "Supported options:" when a
-         * file name is known, so print the table through a captured copy of the same layout. */
-        char *buffer = NULL;
-        size_t length = 0;
-        FILE *capture = open_memstream(&buffer, &length);
-        if (capture) {
-            fflush(stdout);
-            FILE *saved = stdout;
-            stdout = capture;
-            option_desc_list_print_help(&descs, format);
-            fflush(capture);
-            stdout = saved;
-            fclose(capture);
-            const char *body = buffer ? strchr(buffer, '\n') : NULL;
-            printf("Supported options:\n%s", body ? body + 1 : "");
-            free(buffer);
-        }
-    } else {
-        option_desc_list_print_help(&descs, format);
-        printf("\nThe protocol level may support further options.\n"
-               "Specify the target filename to include those options.\n");
-    }
-    option_desc_list_free(&descs);
-    return 0;
+    return !(node->encrypted && !node->driver->supports_backing);
 }
 
 /* ---- the copy loop ---- */
@@ -300,7 +223,7 @@ static void convert_job_source_find(const convert_job *job, uint64_t sector, siz
 
 /* Determines how many sectors from sector share one kind (left in job->kind), as qemu's convert
  * splits its requests; returns the count (> 0) or -1 after printing the block status error. */
-static int64_t convert_job_chunk_next(convert_job *job, uint64_t sector)
+static int64_t convert_job_chunk_plan(convert_job *job, uint64_t sector)
 {
     size_t index;
     uint64_t first;
@@ -423,7 +346,7 @@ static int convert_job_read(convert_job *job, uint64_t sector, uint64_t count, u
 
 /* Whether the first sector of buf holds data; *run receives how many sectors from the start share
  * that answer, with the end of the run moved to an alignment boundary where qemu moves it. */
-static bool convert_sectors_allocated(const uint8_t *buf, uint64_t n, uint64_t *run, uint64_t sector,
+static bool convert_sectors_classify(const uint8_t *buf, uint64_t n, uint64_t *run, uint64_t sector,
                                       uint64_t alignment)
 {
     if (n == 0) {
@@ -457,12 +380,12 @@ static bool convert_sectors_allocated(const uint8_t *buf, uint64_t n, uint64_t *
 
 /* As convert_sectors_allocated, but once data was found, zero runs shorter than min sectors are
  * swallowed into the data run so that small gaps do not split writes. */
-static bool convert_sectors_allocated_min(const uint8_t *buf, uint64_t n, uint64_t *run, uint64_t min,
+static bool convert_sectors_classify_min(const uint8_t *buf, uint64_t n, uint64_t *run, uint64_t min,
                                           uint64_t sector, uint64_t alignment)
 {
     if (n < min)
         min = n;
-    if (!convert_sectors_allocated(buf, n, run, sector, alignment))
+    if (!convert_sectors_classify(buf, n, run, sector, alignment))
         return false;
     uint64_t used = *run;
     uint64_t checked = used;
@@ -471,7 +394,7 @@ static bool convert_sectors_allocated_min(const uint8_t *buf, uint64_t n, uint64
     sector += used;
     while (n > 0) {
         uint64_t piece;
-        bool data = convert_sectors_allocated(buf, n, &piece, sector, alignment);
+        bool data = convert_sectors_classify(buf, n, &piece, sector, alignment);
         buf += piece * CONVERT_SECTOR;
         n -= piece;
         sector += piece;
@@ -519,7 +442,7 @@ static int convert_job_write(convert_job *job, uint64_t sector, uint64_t count, 
             else if (job->compressed)
                 write_data = !convert_buffer_is_zero(buf, (size_t)(n * CONVERT_SECTOR));
             else
-                write_data = convert_sectors_allocated_min(buf, n, &n, job->min_sparse, sector, job->alignment);
+                write_data = convert_sectors_classify_min(buf, n, &n, job->min_sparse, sector, job->alignment);
         }
         uint64_t offset = sector * CONVERT_SECTOR;
         uint64_t bytes = n * CONVERT_SECTOR;
@@ -543,6 +466,28 @@ static int convert_job_write(convert_job *job, uint64_t sector, uint64_t count, 
     return 0;
 }
 
+/* Copies count sectors from sector as they are, without looking for zeroes (copy offloading, -C);
+ * returns 0 or -1 with *errp set. */
+static int convert_job_copy(convert_job *job, uint64_t sector, uint64_t count, error **errp)
+{
+    while (count > 0) {
+        size_t index;
+        uint64_t first;
+        convert_job_source_find(job, sector, &index, &first);
+        convert_source *source = &job->sources[index];
+        uint64_t n = source->sectors - (sector - first);
+        if (n > count)
+            n = count;
+        convert_job_throttle(job, n * CONVERT_SECTOR);
+        if (block_node_copy_range(source->node, (sector - first) * CONVERT_SECTOR, job->target,
+                                  sector * CONVERT_SECTOR, n * CONVERT_SECTOR, errp) < 0)
+            return -1;
+        sector += n;
+        count -= n;
+    }
+    return 0;
+}
+
 /* Runs the copy over every sector of the concatenated sources; returns 0 or -1 (messages printed,
  * or none for the final end-of-stream compressed write, as qemu). */
 static int convert_job_run(convert_job *job, bool progress)
@@ -556,23 +501,22 @@ static int convert_job_run(convert_job *job, bool progress)
         }
         job->buffer_sectors = job->cluster_sectors;
     }
-    if (progress) {
-        /* A first pass over the block status sizes the progress bar. */
-        for (uint64_t sector = 0; sector < job->total_sectors;) {
-            int64_t n = convert_job_chunk_next(job, sector);
-            if (n < 0)
-                return -1;
-            if (job->kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && job->kind == CONVERT_KIND_ZERO))
-                job->allocated_sectors += (uint64_t)n;
-            sector += (uint64_t)n;
-        }
-        job->status_end = 0;
+    /* A first pass over the block status sizes the progress bar (and, as in qemu, reports status
+     * errors before anything is written). */
+    for (uint64_t sector = 0; sector < job->total_sectors;) {
+        int64_t n = convert_job_chunk_plan(job, sector);
+        if (n < 0)
+            return -1;
+        if (job->kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && job->kind == CONVERT_KIND_ZERO))
+            job->allocated_sectors += (uint64_t)n;
+        sector += (uint64_t)n;
     }
+    job->status_end = 0;
     buf = memory_alloc_aligned((size_t)(job->buffer_sectors * CONVERT_SECTOR));
     clock_gettime(CLOCK_MONOTONIC, &job->started);
     error *err = NULL;
     for (uint64_t sector = 0; sector < job->total_sectors;) {
-        int64_t chunk = convert_job_chunk_next(job, sector);
+        int64_t chunk = convert_job_chunk_plan(job, sector);
         if (chunk < 0)
             goto cleanup;
         uint64_t n = (uint64_t)chunk;
@@ -585,7 +529,7 @@ static int convert_job_run(convert_job *job, bool progress)
                 cli_progress_update(job->allocated_done, job->allocated_sectors);
         }
         bool whole_copy = job->copy_range && kind == CONVERT_KIND_DATA;
-        if (kind == CONVERT_KIND_DATA) {
+        if (kind == CONVERT_KIND_DATA && !whole_copy) {
             if (convert_job_read(job, sector, n, buf, &err) < 0) {
                 cli_error("error while reading at byte %" PRIu64 ": %s", sector * CONVERT_SECTOR,
                           error_message(err));
@@ -597,9 +541,7 @@ static int convert_job_run(convert_job *job, bool progress)
         }
         int r;
         if (whole_copy) {
-            /* Copy offloading moves the data range as it is, without looking for zeroes. */
-            convert_job_throttle(job, n * CONVERT_SECTOR);
-            r = block_node_write(job->target, sector * CONVERT_SECTOR, (size_t)(n * CONVERT_SECTOR), buf, 0, &err);
+            r = convert_job_copy(job, sector, n, &err);
         } else {
             r = convert_job_write(job, sector, n, buf, kind, &err);
         }
@@ -773,7 +715,7 @@ static int convert_options_parse(convert_options *options, int argc, char **argv
             options->target_image_opts = true;
             break;
         case 'o':
-            if (convert_option_text_accumulate(&options->create_options, optarg) < 0)
+            if (cli_options_accumulate(&options->create_options, optarg) < 0)
                 return 1;
             break;
         case 't':
@@ -890,7 +832,7 @@ static int convert_sources_open(convert_job *job, const convert_options *options
         source->sectors = ((uint64_t)length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
         uint64_t alignment = source->node->request_alignment;
         alignment = alignment ? (alignment + CONVERT_SECTOR - 1) / CONVERT_SECTOR : 1;
-        uint64_t cluster = convert_node_cluster_size(source->node) / CONVERT_SECTOR;
+        uint64_t cluster = convert_node_cluster_size_get(source->node) / CONVERT_SECTOR;
         source->alignment = cluster > alignment ? cluster : alignment;
         job->total_sectors += source->sectors;
     }
@@ -971,7 +913,7 @@ static void convert_image_opts_append(string_buffer *sb, const char *key, const 
 
 /* Opens the freshly created target, handing it the key secrets of the creation options as qemu
  * does; returns the node or NULL (message printed). */
-static block_node *convert_target_open_new(const char *filename, const char *format, const option_list *created,
+static block_node *convert_target_open(const char *filename, const char *format, const option_list *created,
                                            int flags, const char *cache, bool quiet)
 {
     bool has_secret = false;
@@ -1027,7 +969,7 @@ int cli_command_convert(int argc, char **argv)
     const char *target_name = source_count >= 1 ? argv[argc - 1] : NULL;
     if (options.create_options && option_text_has_help(options.create_options)) {
         if (options.target_format)
-            ret = convert_option_help_print(target_name, options.target_format);
+            ret = cli_options_help_print(target_name, options.target_format);
         else
             cli_error("Option help requires a format be specified");
         goto cleanup;
@@ -1150,7 +1092,7 @@ int cli_command_convert(int argc, char **argv)
         job.target = cli_image_open(target_name, options.target_format, options.target_image_opts, target_flags,
                                     options.target_cache, options.quiet);
     else
-        job.target = convert_target_open_new(target_name, options.target_format, &plan.options, target_flags,
+        job.target = convert_target_open(target_name, options.target_format, &plan.options, target_flags,
                                              options.target_cache, options.quiet);
     if (job.target == NULL)
         goto cleanup;
@@ -1191,7 +1133,7 @@ int cli_command_convert(int argc, char **argv)
             job.target_backing_sectors = (length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
     }
     job.compressed = options.compressed || convert_node_needs_compression(job.target);
-    job.cluster_sectors = convert_node_cluster_size(job.target) / CONVERT_SECTOR;
+    job.cluster_sectors = convert_node_cluster_size_get(job.target) / CONVERT_SECTOR;
     job.copy_range = options.copy_range;
     job.salvage = options.salvage;
     job.quiet = options.quiet;

@@ -1,5 +1,4 @@
-/* dd.c — qemu-img dd: copies an image (or its first count blocks after skip blocks) into a newly
- * created image, with dd-style bs=/count=/skip=/if=/of= operands (spec/architecture.md §Command line). */
+/* dd.c — qemu-img dd: copies blocks of an image into a newly created image (spec/architecture.md §Command line). */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,7 +92,7 @@ static int dd_output_create(const char *filename, const char *format, uint64_t s
 
 /* Copies input [position, end) to output from offset 0 in whole blocks (the last may be short);
  * returns 0 or -1 after printing qemu's message. */
-static int dd_copy(block_node *input, block_node *output, uint64_t position, uint64_t end, uint64_t block_size)
+static int dd_data_copy(block_node *input, block_node *output, uint64_t position, uint64_t end, uint64_t block_size)
 {
     uint64_t batch = block_size;
     if (batch < DD_BATCH_BYTES)
@@ -215,7 +214,7 @@ int cli_command_dd(int argc, char **argv)
         goto cleanup;
     if (skip_past_end)
         cli_error("%s: cannot skip to specified offset", settings.input);
-    if (dd_copy(input, output, start, size, block_size) < 0)
+    if (dd_data_copy(input, output, start, size, block_size) < 0)
         goto cleanup;
     ret = 0;
 

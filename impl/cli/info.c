@@ -11,7 +11,7 @@
 #include "../block/info.h"
 #include "../util/memory.h"
 
-enum { INFO_OPTION_OUTPUT = 256, INFO_OPTION_BACKING_CHAIN, INFO_OPTION_OBJECT, INFO_OPTION_IMAGE_OPTS };
+enum { INFO_OPTION_OUTPUT = 256, INFO_OPTION_BACKING_CHAIN, INFO_OPTION_OBJECT, INFO_OPTION_IMAGE_OPTS, INFO_OPTION_LIMITS };
 
 /* True when filename already appears among the first count names. */
 static bool info_name_seen(char **names, size_t count, const char *filename)
@@ -24,7 +24,7 @@ static bool info_name_seen(char **names, size_t count, const char *filename)
 
 /* Describes the image and, with chain, every backing image; NULL after printing an error. */
 static json_value *info_collect(const char *filename, const char *format, bool image_opts, bool chain,
-                                bool force_share)
+                                bool force_share, bool limits, const char *cache)
 {
     json_value *list = json_array_new();
     char **names = NULL;
@@ -41,13 +41,13 @@ static json_value *info_collect(const char *filename, const char *format, bool i
         names = memory_realloc(names, (name_count + 1) * sizeof(*names));
         names[name_count++] = memory_strdup(current);
         int flags = BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_NO_IO | (force_share ? BLOCK_OPEN_FORCE_SHARE : 0);
-        block_node *node = cli_image_open(current, current_format, image_opts, flags, NULL, false);
+        block_node *node = cli_image_open(current, current_format, image_opts, flags, cache, false);
         if (node == NULL) {
             ok = false;
             break;
         }
         error *err = NULL;
-        json_value *info = block_node_info_describe(node, &err);
+        json_value *info = block_node_info_describe_limits(node, limits, &err);
         block_node_close(node);
         if (info == NULL) {
             cli_error_report(err, NULL);
@@ -88,15 +88,17 @@ int cli_command_info(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"image-opts", no_argument, NULL, INFO_OPTION_IMAGE_OPTS},
         {"backing-chain", no_argument, NULL, INFO_OPTION_BACKING_CHAIN},
+        {"cache", required_argument, NULL, 't'},
         {"force-share", no_argument, NULL, 'U'},
+        {"limits", no_argument, NULL, INFO_OPTION_LIMITS},
         {"output", required_argument, NULL, INFO_OPTION_OUTPUT},
         {"object", required_argument, NULL, INFO_OPTION_OBJECT},
         {NULL, 0, NULL, 0},
     };
-    const char *format = NULL;
-    bool image_opts = false, chain = false, force_share = false, json = false;
+    const char *format = NULL, *cache = NULL;
+    bool image_opts = false, chain = false, force_share = false, json = false, limits = false;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:U", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hf:t:U", long_options, NULL)) != -1) {
         switch (c) {
         case 'h':
             cli_help_command_print("info");
@@ -110,8 +112,14 @@ int cli_command_info(int argc, char **argv)
         case INFO_OPTION_BACKING_CHAIN:
             chain = true;
             break;
+        case 't':
+            cache = optarg;
+            break;
         case 'U':
             force_share = true;
+            break;
+        case INFO_OPTION_LIMITS:
+            limits = true;
             break;
         case INFO_OPTION_OUTPUT:
             if (cli_output_format_parse(argv[0], optarg, &json) < 0)
@@ -127,7 +135,12 @@ int cli_command_info(int argc, char **argv)
     }
     if (optind != argc - 1)
         return cli_usage_error(argv[0], "Expecting one image file name");
-    json_value *list = info_collect(argv[optind], format, image_opts, chain, force_share);
+    int cache_flags;
+    if (cache && block_cache_mode_parse(cache, &cache_flags, NULL) < 0) {
+        cli_error("Invalid cache option: %s", cache);
+        return 1;
+    }
+    json_value *list = info_collect(argv[optind], format, image_opts, chain, force_share, limits, cache);
     if (list == NULL)
         return 1;
     if (json) {

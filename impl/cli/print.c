@@ -144,6 +144,11 @@ void print_image_info_human(const json_value *info, int indentation, const char 
         if ((v = json_object_get(info, "backing-filename-format")))
             printf("%sbacking file format: %s\n", indent, v->string);
     }
+    const json_value *limits = json_object_get(info, "limits");
+    if (limits && limits->member_count > 0) {
+        printf("%sBlock limits:\n", indent);
+        print_json_value_human(limits, indentation + 1);
+    }
     const json_value *snapshots = json_object_get(info, "snapshots");
     if (snapshots) {
         printf("%sSnapshot list:\n", indent);

@@ -130,43 +130,6 @@ static int rebase_arguments_parse(int argc, char **argv, rebase_arguments *args)
     return ret;
 }
 
-/* The canonical path of name taken relative to the folder of the image named relative_to;
- * NULL when it does not resolve. The caller frees the result. */
-static char *rebase_path_resolve(const char *relative_to, const char *name)
-{
-    char *joined = block_path_combine(relative_to, name);
-    char *resolved = realpath(joined, NULL);
-
-    free(joined);
-    return resolved;
-}
-
-/* qemu's search for backing image name in the chain below top: name (relative to each image's
- * folder) and each image's recorded backing file are compared as canonical paths. Returns the
- * matching image or NULL. */
-static block_node *rebase_chain_find(block_node *top, const char *name)
-{
-    block_node *found = NULL;
-
-    for (block_node *current = top; current != NULL && current->backing != NULL && found == NULL;
-         current = current->backing) {
-        const char *current_name = current->file != NULL ? current->file->filename : current->filename;
-        char *wanted = rebase_path_resolve(current_name, name);
-        char *recorded = NULL;
-
-        if (current->backing_file != NULL) {
-            recorded = current->full_backing_file != NULL ? realpath(current->full_backing_file, NULL)
-                                                          : rebase_path_resolve(current_name, current->backing_file);
-        }
-        if (wanted != NULL && recorded != NULL && strcmp(wanted, recorded) == 0) {
-            found = current->backing;
-        }
-        free(wanted);
-        free(recorded);
-    }
-    return found;
-}
-
 /* The write unit of the rebase: the image's subcluster size (its cluster size when compressing),
  * 1 when the format has no clusters. (qemu's driver info query cannot fail for images that can
  * be opened for writing: the file protocol answers it for formats without clusters.) */
@@ -210,7 +173,7 @@ static int rebase_new_backing_open(const rebase_arguments *args, rebase_images *
         goto cleanup;
     }
     path = block_path_combine(overlay, args->backing);
-    images->prefix = rebase_chain_find(images->image, path);
+    images->prefix = block_chain_find(images->image, path, NULL);
     if (images->prefix != NULL) {
         images->new_backing = images->prefix;
     } else {

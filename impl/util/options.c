@@ -293,11 +293,16 @@ static int option_desc_compare(const void *a, const void *b)
 
 void option_desc_list_print_help(const option_desc_list *descs, const char *format_name)
 {
+    printf("Supported %s options:\n", format_name);
+    option_desc_list_print_table(descs);
+}
+
+void option_desc_list_print_table(const option_desc_list *descs)
+{
     static const char *const type_names[] = {"str", "bool (on/off)", "num", "size"};
     const option_desc **sorted = memory_alloc_array(descs->count + 1, sizeof(*sorted));
     memcpy(sorted, descs->items, descs->count * sizeof(*sorted));
     qsort(sorted, descs->count, sizeof(*sorted), option_desc_compare);
-    printf("Supported %s options:\n", format_name);
     for (size_t i = 0; i < descs->count; i++) {
         char *left = memory_printf("%s=<%s>", sorted[i]->name, type_names[sorted[i]->type]);
         if (sorted[i]->help)

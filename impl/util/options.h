@@ -76,6 +76,8 @@ int option_list_validate(const option_list *opts, const option_desc_list *descs,
 /* The "key=value key=value" text qemu-img prints after "Formatting 'f', fmt=F ": descriptor order,
  * set values (numbers and sizes as parsed decimals) or defaults. Caller frees. */
 char *option_list_format(const option_list *opts, const option_desc_list *descs);
+/* Prints the sorted option table to stdout, one "  name=<type>   - help" line each. */
+void option_desc_list_print_table(const option_desc_list *descs);
 /* Prints "Supported <format_name> options:" and the sorted option table to stdout. */
 void option_desc_list_print_help(const option_desc_list *descs, const char *format_name);
 

@@ -112,6 +112,25 @@ typedef struct qcow2_cache {
     uint64_t clock;
 } qcow2_cache;
 
+/* One entry of the snapshot table (spec/qcow2.md §Snapshots). */
+typedef struct qcow2_snapshot {
+    uint64_t l1_table_offset;
+    uint32_t l1_size;
+    char *id;
+    char *name;
+    uint32_t date_sec;
+    uint32_t date_nsec;
+    uint64_t vm_clock_nsec;
+    uint64_t vm_state_size;
+    uint32_t extra_data_size;
+    uint64_t disk_size;
+    uint64_t icount;          /* UINT64_MAX: not recorded */
+    uint8_t *unknown_extra;   /* extra data beyond the fields we know, kept verbatim */
+    uint32_t unknown_extra_size;
+} qcow2_snapshot;
+
+typedef struct qcow2_bitmap qcow2_bitmap;
+
 /* ---- the open image ---- */
 typedef struct qcow2_state {
     int version;
@@ -177,6 +196,13 @@ typedef struct qcow2_state {
     bool metadata_prealloc;
     bool compressed_written;
     bool writable;
+    bool discard_freed;        /* punch holes for clusters whose refcount drops to 0 (snapshot/shrink frees) */
+    bool bitmaps_extension_dropped; /* a bitmaps extension without the autoclear bit was ignored */
+    bool bitmaps_loaded;
+    bool signaled_corruption;
+    bool unusable;             /* a fatal corruption was found: all I/O fails ("No medium found") */
+    qcow2_bitmap *bitmaps;     /* in-memory bitmaps, newest first as qemu lists them */
+    size_t bitmap_memory_count;
 } qcow2_state;
 
 /* ---- small helpers ---- */
@@ -275,6 +301,9 @@ int qcow2_host_offset_get(block_node *node, uint64_t offset, uint64_t length, qc
                           uint64_t *host_offset, uint64_t *bytes, uint64_t *l2_entry_out, error **errp);
 int qcow2_parse_compressed_entry(const qcow2_state *s, uint64_t entry, uint64_t *host_offset, uint64_t *size);
 
+/* Reports metadata damage as qemu does (and marks a writable image corrupt); returns -1. */
+int qcow2_corruption_signal(block_node *node, bool fatal, error **errp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
 int qcow2_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp);
 /* Allocates host clusters for [offset, offset+length) without writing data (metadata preallocation). */
@@ -309,6 +338,32 @@ int qcow2_make_empty(block_node *node, error **errp);
 
 /* ---- check (qcow2_check.c) ---- */
 int qcow2_check(block_node *node, check_result *result, int fix, error **errp);
+
+/* ---- snapshots (qcow2_snapshot.c) ---- */
+int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, uint64_t *table_size, error **errp);
+void qcow2_snapshots_free(qcow2_snapshot *list, size_t count);
+int qcow2_snapshot_list(block_node *node, snapshot_info **list, size_t *count, error **errp);
+int qcow2_snapshot_create(block_node *node, const snapshot_info *info, error **errp);
+int qcow2_snapshot_goto(block_node *node, const char *id_or_name, error **errp);
+int qcow2_snapshot_delete(block_node *node, const char *id, const char *name, error **errp);
+int qcow2_snapshot_load(block_node *node, const char *id, const char *name, error **errp);
+
+/* ---- persistent bitmaps (qcow2_bitmap.c) ---- */
+int qcow2_bitmaps_load(block_node *node, bool writable, error **errp);
+int qcow2_bitmaps_store(block_node *node, error **errp);
+void qcow2_bitmaps_release(block_node *node);
+void qcow2_bitmaps_mark(block_node *node, uint64_t offset, uint64_t length);
+void qcow2_bitmaps_resize(block_node *node, uint64_t size);
+json_value *qcow2_bitmaps_info(block_node *node);
+int qcow2_bitmap_list(block_node *node, bitmap_info **list, size_t *count, error **errp);
+int qcow2_bitmap_add(block_node *node, const char *name, uint32_t granularity, bool disabled, error **errp);
+int qcow2_bitmap_remove(block_node *node, const char *name, error **errp);
+int qcow2_bitmap_clear(block_node *node, const char *name, error **errp);
+int qcow2_bitmap_set_enabled(block_node *node, const char *name, bool enabled, error **errp);
+int qcow2_bitmap_read(block_node *node, const char *name, uint8_t **bits, uint64_t *bit_count, uint32_t *granularity,
+                      error **errp);
+int qcow2_bitmap_merge_bits(block_node *node, const char *name, const uint8_t *bits, uint64_t bit_count,
+                            uint32_t granularity, error **errp);
 
 /* ---- open (qcow2_driver.c) ---- */
 int qcow2_open(block_node *node, option_list *options, int flags, error **errp);

@@ -245,6 +245,7 @@ int qcow2_truncate(block_node *node, uint64_t size, bool exact, block_preallocat
         return error_set(errp, "Unsupported preallocation mode '%s'", block_preallocation_name(prealloc));
     }
     node->size = size;
+    qcow2_bitmaps_resize(node, size);
     if (qcow2_size_write(node, size, errp) < 0)
         return -1;
     s->l1_vm_state_index = new_l1_size;
@@ -432,13 +433,192 @@ static int qcow2_downgrade(block_node *node, error **errp)
     return 0;
 }
 
-/* Rewrites every refcount structure with a new width (qemu's qcow2_change_refcount_order, simplified:
- * a new table and blocks are placed at the end of the image). */
+/* Writes one refcount of the given width into a refcount block (the image's own width may differ). */
+static void qcow2_refcount_width_set(int order, uint8_t *block, uint64_t index, uint64_t value)
+{
+    qcow2_state shape;
+    memset(&shape, 0, sizeof(shape));
+    shape.refcount_order = order;
+    qcow2_refcount_array_set(&shape, block, index, value);
+}
+
+/* What a walk over the old refcount structures does with each completed new refcount block. */
+typedef enum qcow2_walk_operation {
+    QCOW2_WALK_ALLOCATE, /* allocate non-empty blocks (qemu's alloc_refblock) */
+    QCOW2_WALK_WRITE,    /* write them (qemu's flush_refblock) */
+} qcow2_walk_operation;
+
+/* Hands a completed new refcount block to the walk's operation. */
+static int qcow2_walk_block_done(block_node *node, qcow2_walk_operation operation, uint64_t **table,
+                                 uint64_t index, uint64_t *table_size, const uint8_t *block, bool empty,
+                                 bool *allocated, error **errp)
+{
+    qcow2_state *s = node->state;
+    if (operation == QCOW2_WALK_ALLOCATE) {
+        if (!empty && index >= *table_size) {
+            uint64_t per_cluster = s->cluster_size / 8;
+            uint64_t size = (index + 1 + per_cluster - 1) / per_cluster * per_cluster;
+            if (size > QCOW2_MAX_REFTABLE_BYTES / 8)
+                return error_set(errp, "This operation would make the refcount table grow beyond the maximum size "
+                                       "supported by QEMU, aborting");
+            *table = memory_realloc(*table, size * 8);
+            memset(*table + *table_size, 0, (size - *table_size) * 8);
+            *table_size = size;
+        }
+        if (!empty && !(*table)[index]) {
+            int64_t offset = qcow2_clusters_alloc(node, s->cluster_size, errp);
+            if (offset < 0) {
+                error_prepend(errp, "Failed to allocate refblock: ");
+                return -1;
+            }
+            (*table)[index] = (uint64_t)offset;
+            *allocated = true;
+        }
+        return 0;
+    }
+    if (index < *table_size && (*table)[index]) {
+        if (qcow2_file_write(node->file, (*table)[index], s->cluster_size, block, errp) < 0) {
+            error_prepend(errp, "Failed to write refblock: ");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* qemu's walk_over_reftable: re-expresses every old refcount in blocks of the new width. */
+static int qcow2_walk_refcounts(block_node *node, uint64_t **table, uint64_t *table_size, uint8_t *block,
+                                uint64_t block_entries, int new_order, qcow2_walk_operation operation,
+                                bool *allocated, error **errp)
+{
+    qcow2_state *s = node->state;
+    uint64_t new_bits = 1ull << new_order;
+    uint64_t index = 0, block_index = 0;
+    bool empty = true;
+    if (block)
+        memset(block, 0, s->cluster_size);
+    for (uint64_t t = 0; t < s->refcount_table_entries; t++) {
+        uint64_t offset = s->refcount_table[t] & QCOW2_REFTABLE_OFFSET_MASK;
+        if (offset && qcow2_offset_into_cluster(s, offset)) {
+            qcow2_corruption_signal(node, true, NULL, "Refblock offset %#llx unaligned (reftable index: %#llx)",
+                                    (unsigned long long)offset, (unsigned long long)t);
+            return error_set(errp, "Image is corrupt (unaligned refblock offset)");
+        }
+        for (uint64_t i = 0; i < s->refcount_block_entries; i++) {
+            if (block_index >= block_entries) {
+                if (qcow2_walk_block_done(node, operation, table, index, table_size, block, empty, allocated,
+                                          errp) < 0)
+                    return -1;
+                index++;
+                block_index = 0;
+                empty = true;
+                if (block)
+                    memset(block, 0, s->cluster_size);
+            }
+            uint64_t refcount = 0;
+            if (offset) {
+                uint8_t *old = qcow2_cache_get(node, &s->refblock_cache, offset, errp);
+                if (old == NULL) {
+                    error_prepend(errp, "Failed to retrieve refblock: ");
+                    return -1;
+                }
+                refcount = qcow2_refcount_array_get(s, old, i);
+            }
+            if (new_bits < 64 && (refcount >> new_bits))
+                return error_set(errp, "Cannot decrease refcount entry width to %i bits: Cluster at offset %#llx has "
+                                       "a refcount of %llu",
+                                 (int)new_bits,
+                                 (unsigned long long)(((t << s->refcount_block_bits) + i) << s->cluster_bits),
+                                 (unsigned long long)refcount);
+            if (block)
+                qcow2_refcount_width_set(new_order, block, block_index, refcount);
+            block_index++;
+            empty = empty && refcount == 0;
+        }
+    }
+    if (block_index > 0) {
+        if (qcow2_walk_block_done(node, operation, table, index, table_size, block, empty, allocated, errp) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Rewrites every refcount structure with a new width (qemu's qcow2_change_refcount_order). */
 static int qcow2_refcount_order_change(block_node *node, int order, error **errp)
 {
-    (void)node;
-    (void)order;
-    return error_set(errp, "Changing the refcount width is not supported");
+    qcow2_state *s = node->state;
+    uint64_t block_bits = order >= 3 ? s->cluster_bits - ((uint32_t)order - 3) : s->cluster_bits + (3 - (uint32_t)order);
+    uint64_t block_entries = 1ull << block_bits;
+    uint8_t *block = memory_alloc_zero(s->cluster_size);
+    uint64_t *table = NULL, table_size = 0;
+    int64_t table_offset = 0;
+    uint64_t allocated_size = 0;
+    bool allocated;
+    int ret = -1;
+    do {
+        allocated = false;
+        if (qcow2_walk_refcounts(node, &table, &table_size, NULL, block_entries, order, QCOW2_WALK_ALLOCATE,
+                                 &allocated, errp) < 0)
+            goto done;
+        if (allocated) {
+            if (table_offset)
+                qcow2_clusters_free(node, (uint64_t)table_offset, allocated_size * 8, NULL);
+            table_offset = qcow2_clusters_alloc(node, table_size * 8, errp);
+            if (table_offset < 0) {
+                error_prepend(errp, "Failed to allocate the new reftable: ");
+                table_offset = 0;
+                goto done;
+            }
+            allocated_size = table_size;
+        }
+    } while (allocated);
+    if (qcow2_walk_refcounts(node, &table, &table_size, block, block_entries, order, QCOW2_WALK_WRITE, &allocated,
+                             errp) < 0)
+        goto done;
+    uint8_t *raw = memory_alloc_zero(table_size * 8 + 1);
+    for (uint64_t i = 0; i < table_size; i++)
+        endian_store_be64(raw + 8 * i, table[i]);
+    int w = qcow2_file_write(node->file, (uint64_t)table_offset, table_size * 8, raw, errp);
+    free(raw);
+    if (w < 0) {
+        error_prepend(errp, "Failed to write the new reftable: ");
+        goto done;
+    }
+    int old_order = s->refcount_order;
+    uint64_t old_entries = s->refcount_table_entries, old_offset = s->refcount_table_offset;
+    s->refcount_order = order;
+    s->refcount_table_entries = table_size;
+    s->refcount_table_offset = (uint64_t)table_offset;
+    if (qcow2_header_update(node, errp) < 0) {
+        s->refcount_order = old_order;
+        s->refcount_table_entries = old_entries;
+        s->refcount_table_offset = old_offset;
+        error_prepend(errp, "Failed to update the qcow2 header: ");
+        goto done;
+    }
+    uint64_t *old_table = s->refcount_table;
+    s->refcount_table = table;
+    s->refcount_bits = 1ull << order;
+    s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ull << s->refcount_bits) - 1;
+    s->refcount_block_bits = (uint32_t)block_bits;
+    s->refcount_block_entries = block_entries;
+    qcow2_cache_clear(&s->refblock_cache);
+    table = old_table;
+    table_size = old_entries;
+    table_offset = (int64_t)old_offset;
+    ret = 0;
+done:
+    if (table) {
+        for (uint64_t i = 0; i < table_size; i++) {
+            uint64_t offset = table[i] & QCOW2_REFTABLE_OFFSET_MASK;
+            if (offset)
+                qcow2_clusters_free(node, offset, s->cluster_size, NULL);
+        }
+        free(table);
+        if (table_offset > 0)
+            qcow2_clusters_free(node, (uint64_t)table_offset, table_size * 8, NULL);
+    }
+    free(block);
+    return ret;
 }
 
 /* Amends the image's options (qemu's qcow2_amend_options). */

@@ -195,45 +195,37 @@ out:
 static int qcow2_check_snapshots(block_node *node, qcow2_refcount_map *map, check_result *result)
 {
     qcow2_state *s = node->state;
-    uint64_t offset = s->snapshots_offset;
+    qcow2_snapshot *table;
+    size_t count;
+    uint64_t size;
     if (s->nb_snapshots == 0)
         return 0;
     if (qcow2_has_data_file(s)) {
         report_text("ERROR %u snapshots in image with data file\n", s->nb_snapshots);
         result->corruptions++;
     }
-    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
-        uint8_t head[40];
-        if (offset >= map->file_length || qcow2_file_read(node->file, offset, 40, head, NULL) < 0)
-            break;
-        uint64_t l1_offset = endian_load_be64(head);
-        uint32_t l1_size = endian_load_be32(head + 8);
-        uint16_t id_size = endian_load_be16(head + 12);
-        uint16_t name_size = endian_load_be16(head + 14);
-        uint32_t extra = endian_load_be32(head + 36);
-        char *id = memory_alloc_zero((size_t)id_size + 1);
-        char *name = memory_alloc_zero((size_t)name_size + 1);
-        qcow2_file_read(node->file, offset + 40 + extra, id_size, id, NULL);
-        qcow2_file_read(node->file, offset + 40 + extra + id_size, name_size, name, NULL);
-        if (qcow2_offset_into_cluster(s, l1_offset)) {
+    if (qcow2_snapshots_read(node, &table, &count, &size, NULL) < 0) {
+        result->check_errors++;
+        return 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const qcow2_snapshot *sn = &table[i];
+        if (qcow2_offset_into_cluster(s, sn->l1_table_offset)) {
             report_text("ERROR snapshot %s (%s) l1_offset=%#llx: L1 table is not cluster aligned; snapshot table "
                         "entry corrupted\n",
-                        id, name, (unsigned long long)l1_offset);
+                        sn->id, sn->name, (unsigned long long)sn->l1_table_offset);
             result->corruptions++;
-        } else if (l1_size > QCOW2_MAX_L1_BYTES / 8) {
+        } else if (sn->l1_size > QCOW2_MAX_L1_BYTES / 8) {
             report_text("ERROR snapshot %s (%s) l1_size=%#x: L1 table is too large; snapshot table entry corrupted\n",
-                        id, name, l1_size);
+                        sn->id, sn->name, sn->l1_size);
             result->corruptions++;
-        } else if (qcow2_check_l1(node, map, result, l1_offset, l1_size, false) < 0) {
-            free(id);
-            free(name);
+        } else if (qcow2_check_l1(node, map, result, sn->l1_table_offset, sn->l1_size, false) < 0) {
+            qcow2_snapshots_free(table, count);
             return -1;
         }
-        free(id);
-        free(name);
-        offset += (40 + (uint64_t)extra + id_size + name_size + 7) & ~7ull;
     }
-    qcow2_map_add(s, map, result, s->snapshots_offset, offset - s->snapshots_offset);
+    qcow2_snapshots_free(table, count);
+    qcow2_map_add(s, map, result, s->snapshots_offset, size);
     return 0;
 }
 
@@ -298,10 +290,20 @@ static int qcow2_check_refblocks(block_node *node, qcow2_refcount_map *map, chec
             report_text("%s refcount block %llu is outside image\n", (fix & CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
                         (unsigned long long)i);
             if (fix & CHECK_FIX_ERRORS) {
-                if (block_node_truncate(node->file, offset + s->cluster_size, false, BLOCK_PREALLOCATION_OFF, false,
-                                        NULL) < 0) {
+                error *local = NULL;
+                if (offset > (uint64_t)INT64_MAX - s->cluster_size) {
                     *rebuild = true;
-                    report_text("ERROR could not resize image: Input/output error\n");
+                    report_text("ERROR could not resize image: Invalid argument\n");
+                    continue;
+                }
+                if (block_node_truncate(node->file, offset + s->cluster_size, false, BLOCK_PREALLOCATION_OFF, false,
+                                        &local) < 0) {
+                    const char *message = error_message(local);
+                    const char *reason = strrchr(message, ':');
+                    *rebuild = true;
+                    report_text("qemu-img: %s\n", message);
+                    report_text("ERROR could not resize image: %s\n", reason ? reason + 2 : message);
+                    error_free(local);
                     continue;
                 }
                 int64_t length = block_node_length(node->file);
@@ -470,6 +472,171 @@ out:
     return ret;
 }
 
+
+/* Whether [a, a+alen) and [b, b+blen) intersect. */
+static bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* qemu's metadata overlap check for a write of [offset, offset+size): the name of the first metadata
+ * structure it would overwrite, or NULL. */
+static const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t size)
+{
+    qcow2_state *s = node->state;
+    if (qcow2_ranges_overlap(offset, size, 0, s->cluster_size))
+        return "qcow2_header";
+    if (qcow2_ranges_overlap(offset, size, s->l1_table_offset, s->l1_size * 8))
+        return "active L1 table";
+    for (uint64_t i = 0; i < s->l1_size; i++) {
+        uint64_t l2 = s->l1_table[i] & QCOW2_L1_OFFSET_MASK;
+        if (l2 && qcow2_ranges_overlap(offset, size, l2, s->cluster_size))
+            return "active L2 table";
+    }
+    if (qcow2_ranges_overlap(offset, size, s->refcount_table_offset, s->refcount_table_entries * 8))
+        return "refcount table";
+    for (uint64_t i = 0; i < s->refcount_table_entries; i++) {
+        uint64_t block = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
+        if (block && qcow2_ranges_overlap(offset, size, block, s->cluster_size))
+            return "refcount block";
+    }
+    return NULL;
+}
+
+/* qemu's alloc_clusters_imrt: first fit of count free clusters in the recomputed refcounts (growing them
+ * past the image end when needed); the clusters get refcount 1. */
+static int64_t qcow2_map_alloc(const qcow2_state *s, qcow2_refcount_map *map, uint64_t count, uint64_t *first_free)
+{
+    uint64_t cluster = *first_free, contiguous = 0;
+    bool first_gap = true;
+    for (; cluster < map->count && contiguous < count; cluster++) {
+        if (map->counts[cluster] == 0) {
+            contiguous++;
+            if (first_gap) {
+                *first_free = cluster;
+                first_gap = false;
+            }
+        } else {
+            contiguous = 0;
+        }
+    }
+    if (contiguous < count)
+        qcow2_map_resize(map, cluster + count - contiguous);
+    cluster -= contiguous;
+    for (uint64_t i = 0; i < count; i++)
+        map->counts[cluster + i] = 1;
+    return (int64_t)(cluster << s->cluster_bits);
+}
+
+/* qemu's rebuild_refcounts_write_refblocks: writes a refcount block for every block range of
+ * [first, end) holding references; returns 1 when the new table had to grow, 0, or -1. */
+static int qcow2_rebuild_write_refblocks(block_node *node, qcow2_refcount_map *map, uint64_t first, uint64_t end,
+                                         uint64_t **table, uint64_t *entries, error **errp)
+{
+    qcow2_state *s = node->state;
+    uint64_t first_free = 0;
+    bool grown = false;
+    uint8_t *block = memory_alloc_zero(s->cluster_size);
+    int ret = -1;
+    for (uint64_t cluster = first; cluster < end; cluster++) {
+        if (cluster >= map->count || map->counts[cluster] == 0)
+            continue;
+        uint64_t index = cluster >> s->refcount_block_bits;
+        uint64_t start = index << s->refcount_block_bits;
+        uint64_t offset;
+        if (*entries > index && (*table)[index]) {
+            offset = (*table)[index];
+        } else {
+            if (first_free < start)
+                first_free = start;
+            offset = (uint64_t)qcow2_map_alloc(s, map, 1, &first_free);
+            if ((offset >> s->cluster_bits) >= end)
+                end = (offset >> s->cluster_bits) + 1;
+            if (*entries <= index) {
+                uint64_t per_cluster = s->cluster_size / 8;
+                uint64_t new_entries = ((index + 1 + per_cluster - 1) / per_cluster) * per_cluster;
+                *table = memory_realloc(*table, new_entries * 8);
+                memset(*table + *entries, 0, (new_entries - *entries) * 8);
+                *entries = new_entries;
+                grown = true;
+            }
+            (*table)[index] = offset;
+        }
+        memset(block, 0, s->cluster_size);
+        for (uint64_t i = 0; i < s->refcount_block_entries; i++) {
+            uint64_t c = start + i;
+            if (c < map->count && map->counts[c])
+                qcow2_refcount_array_set(s, block, i, map->counts[c]);
+        }
+        const char *overlap = qcow2_metadata_overlap(node, offset, s->cluster_size);
+        if (overlap) {
+            qcow2_corruption_signal(node, true, NULL, "Preventing invalid write on metadata (overlaps with %s)", overlap);
+            error_set(errp, "ERROR writing refblock: Input/output error");
+            goto out;
+        }
+        if (qcow2_file_write(node->file, offset, s->cluster_size, block, errp) < 0) {
+            error_prepend(errp, "ERROR writing refblock: ");
+            goto out;
+        }
+        cluster = start + s->refcount_block_entries - 1;
+    }
+    ret = grown ? 1 : 0;
+out:
+    free(block);
+    return ret;
+}
+
+/* qemu's rebuild_refcount_structure: new refcount blocks and table from the recomputed refcounts. */
+static int qcow2_refcounts_rebuild(block_node *node, qcow2_refcount_map *map, check_result *result, error **errp)
+{
+    qcow2_state *s = node->state;
+    uint64_t *table = NULL, entries = 0;
+    int64_t table_offset = -1;
+    uint64_t table_clusters = 0;
+    qcow2_cache_clear(&s->refblock_cache);
+    int changed = qcow2_rebuild_write_refblocks(node, map, 0, map->count, &table, &entries, errp);
+    if (changed < 0) {
+        result->check_errors++;
+        goto fail;
+    }
+    do {
+        uint64_t first_free = 0;
+        table_clusters = qcow2_size_to_clusters(s, entries * 8);
+        table_offset = qcow2_map_alloc(s, map, table_clusters, &first_free);
+        uint64_t start = (uint64_t)table_offset >> s->cluster_bits;
+        changed = qcow2_rebuild_write_refblocks(node, map, start, start + table_clusters, &table, &entries, errp);
+        if (changed < 0) {
+            result->check_errors++;
+            goto fail;
+        }
+    } while (changed);
+    uint8_t *raw = memory_alloc_zero(entries * 8);
+    for (uint64_t i = 0; i < entries; i++)
+        endian_store_be64(raw + 8 * i, table[i]);
+    int w = qcow2_file_write(node->file, (uint64_t)table_offset, entries * 8, raw, errp);
+    free(raw);
+    if (w < 0) {
+        result->check_errors++;
+        goto fail;
+    }
+    uint8_t pointer[12];
+    endian_store_be64(pointer, (uint64_t)table_offset);
+    endian_store_be32(pointer + 8, (uint32_t)table_clusters);
+    if (qcow2_file_write(node->file, 48, sizeof(pointer), pointer, errp) < 0) {
+        result->check_errors++;
+        goto fail;
+    }
+    free(s->refcount_table);
+    s->refcount_table = table;
+    s->refcount_table_offset = (uint64_t)table_offset;
+    s->refcount_table_entries = entries;
+    s->free_cluster_index = 0;
+    return 0;
+fail:
+    free(table);
+    return -1;
+}
+
 /* Checks the image (qemu's qcow2_co_check_locked with qcow2_check_refcounts). */
 int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
 {
@@ -494,7 +661,41 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
     }
     check_result before_compare = *result;
     qcow2_refcounts_compare(node, &map, result, 0, &rebuild, &highest);
-    if (fix) {
+    if (rebuild && (fix & CHECK_FIX_ERRORS)) {
+        check_result old = *result;
+        int64_t fresh_leaks = 0;
+        report_text("Rebuilding refcount structure\n");
+        error *local = NULL;
+        if (qcow2_refcounts_rebuild(node, &map, result, &local) < 0) {
+            report_text("qemu-img: %s\n", error_message(local));
+            error_free(local);
+            error_set(errp, "Input/output error");
+            goto out;
+        }
+        result->corruptions = 0;
+        result->leaks = 0;
+        rebuild = false;
+        memset(map.counts, 0, map.count * sizeof(uint64_t));
+        map.file_length = ((uint64_t)block_node_length(node->file) + 511) & ~511ull;
+        if (qcow2_refcounts_calculate(node, &map, result, 0, &rebuild) < 0) {
+            error_set(errp, "Input/output error");
+            goto out;
+        }
+        if (fix & CHECK_FIX_LEAKS) {
+            check_result saved = *result;
+            memset(result, 0, sizeof(*result));
+            qcow2_refcounts_compare(node, &map, result, CHECK_FIX_LEAKS, &rebuild, &highest);
+            if (rebuild)
+                report_text("ERROR rebuilt refcount structure is still broken\n");
+            fresh_leaks = result->leaks;
+            *result = saved;
+        }
+        if (result->corruptions < old.corruptions)
+            result->corruptions_fixed += old.corruptions - result->corruptions;
+        if (result->leaks < old.leaks)
+            result->leaks_fixed += old.leaks - result->leaks;
+        result->leaks += fresh_leaks;
+    } else if (fix) {
         if (rebuild) {
             report_text("ERROR need to rebuild refcount structures\n");
             result->check_errors++;

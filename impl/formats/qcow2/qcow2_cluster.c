@@ -3,9 +3,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdarg.h>
+
 #include "qcow2.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
+#include "../../util/report.h"
+
+/* qemu's qcow2_signal_corruption: reports the damage once; on a writable image marks it corrupt and makes
+ * the node unusable. Always returns -1 with "Input/output error" in *errp. */
+int qcow2_corruption_signal(block_node *node, bool fatal, error **errp, const char *fmt, ...)
+{
+    qcow2_state *s = node->state;
+    fatal = fatal && s->writable;
+    if (!s->signaled_corruption || (fatal && !(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT))) {
+        char *message;
+        va_list ap;
+        va_start(ap, fmt);
+        message = memory_vprintf(fmt, ap);
+        va_end(ap);
+        if (fatal)
+            report_text("qcow2: Marking image as corrupt: %s; further corruption events will be suppressed\n",
+                        message);
+        else
+            report_text("qcow2: Image is corrupt: %s; further non-fatal corruption events will be suppressed\n",
+                        message);
+        free(message);
+        if (fatal) {
+            s->incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
+            qcow2_header_update(node, NULL);
+            s->unusable = true;
+        }
+        s->signaled_corruption = true;
+    }
+    return error_set(errp, "Input/output error");
+}
 
 /* The cluster-level type of an L2 entry (qemu's QCow2ClusterType folded into qcow2_type). */
 static qcow2_type qcow2_cluster_type(const qcow2_state *s, uint64_t entry)
@@ -110,7 +142,8 @@ int qcow2_l2_lookup(block_node *node, uint64_t guest_offset, uint8_t **table, ui
     if (l2_offset == 0)
         return 0;
     if (qcow2_offset_into_cluster(s, l2_offset))
-        return error_set(errp, "Input/output error");
+        return qcow2_corruption_signal(node, true, errp, "L2 table offset %#llx unaligned (L1 index: %#llx)",
+                                       (unsigned long long)l2_offset, (unsigned long long)l1_index);
     *table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
     if (*table == NULL)
         return -1;
@@ -176,7 +209,8 @@ int qcow2_l2_prepare(block_node *node, uint64_t guest_offset, uint8_t **table, u
     uint64_t l2_offset = l1_entry & QCOW2_L1_OFFSET_MASK;
     if (l1_entry & QCOW2_OFLAG_COPIED) {
         if (qcow2_offset_into_cluster(s, l2_offset))
-            return error_set(errp, "Input/output error");
+            return qcow2_corruption_signal(node, true, errp, "L2 table offset %#llx unaligned (L1 index: %#llx)",
+                                           (unsigned long long)l2_offset, (unsigned long long)l1_index);
         *table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
         *table_offset = l2_offset;
         return *table ? 0 : -1;
@@ -252,15 +286,21 @@ int qcow2_host_offset_get(block_node *node, uint64_t offset, uint64_t length, qc
     unsigned run = qcow2_subcluster_run(s, entry, bitmap, sc, &first);
     *type = first;
     if (first == QCOW2_TYPE_INVALID)
-        return error_set(errp, "Input/output error");
+        return qcow2_corruption_signal(node, true, errp, "Invalid cluster entry found  (L2 offset: %#llx, L2 index: %#x)",
+                                       (unsigned long long)table_offset, (unsigned)index);
     if (s->version < 3 && (first == QCOW2_TYPE_ZERO_PLAIN || first == QCOW2_TYPE_ZERO_ALLOC))
-        return error_set(errp, "Input/output error");
+        return qcow2_corruption_signal(node, true, errp,
+                                       "Zero cluster entry found in pre-v3 image (L2 offset: %#llx, L2 index: %#x)",
+                                       (unsigned long long)table_offset, (unsigned)index);
     bool check_offset = false;
     uint64_t expected = entry & QCOW2_L2_OFFSET_MASK;
     switch (first) {
     case QCOW2_TYPE_COMPRESSED:
         if (qcow2_has_data_file(s))
-            return error_set(errp, "Input/output error");
+            return qcow2_corruption_signal(node, true, errp,
+                                           "Compressed cluster entry found in image with external data file (L2 "
+                                           "offset: %#llx, L2 index: %#x)",
+                                           (unsigned long long)table_offset, (unsigned)index);
         *host_offset = entry;
         available = (uint64_t)s->cluster_size;
         goto out;
@@ -268,7 +308,17 @@ int qcow2_host_offset_get(block_node *node, uint64_t offset, uint64_t length, qc
     case QCOW2_TYPE_NORMAL:
     case QCOW2_TYPE_UNALLOCATED_ALLOC:
         if (qcow2_offset_into_cluster(s, expected))
-            return error_set(errp, "Input/output error");
+            return qcow2_corruption_signal(node, true, errp,
+                                           "Cluster allocation offset %#llx unaligned (L2 offset: %#llx, L2 index: "
+                                           "%#x)",
+                                           (unsigned long long)expected, (unsigned long long)table_offset,
+                                           (unsigned)index);
+        if (qcow2_has_data_file(s) && expected != qcow2_start_of_cluster(s, offset))
+            return qcow2_corruption_signal(node, true, errp,
+                                           "External data file host cluster offset %#llx does not match guest "
+                                           "cluster offset: %#llx, L2 index: %#x)",
+                                           (unsigned long long)expected,
+                                           (unsigned long long)qcow2_start_of_cluster(s, offset), (unsigned)index);
         *host_offset = expected + in_cluster;
         check_offset = true;
         break;
@@ -357,6 +407,8 @@ static int qcow2_cow_read(block_node *node, uint64_t guest_cluster, uint64_t ent
 int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
 {
     qcow2_state *s = node->state;
+    if (s->unusable)
+        return error_set(errp, "No medium found");
     while (length > 0) {
         qcow2_type type;
         uint64_t host, bytes, entry;
@@ -608,9 +660,11 @@ out:
 int qcow2_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
 {
     qcow2_state *s = node->state;
-    (void)s;
+    if (s->unusable)
+        return error_set(errp, "No medium found");
     if (node->encrypted)
         return error_set(errp, "Operation not supported");
+    qcow2_bitmaps_mark(node, offset, length);
     while (length > 0) {
         int64_t done = qcow2_write_step(node, offset, length, buf, NULL, errp);
         if (done <= 0)
@@ -772,6 +826,7 @@ int qcow2_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int f
     if (end >= node->size)
         tail_end = end;
     bool fallback = s->version < 3;
+    qcow2_bitmaps_mark(node, offset, length);
     if (!fallback && (head_start < offset || tail_end > end)) {
         if (tail_end - head_start <= s->subcluster_size &&
             qcow2_range_is_zero(node, head_start, offset - head_start) &&
@@ -826,8 +881,8 @@ int qcow2_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int f
     return 0;
 }
 
-/* qemu's qcow2_cluster_discard over whole clusters. */
-int qcow2_cluster_discard(block_node *node, uint64_t offset, uint64_t length, bool full, error **errp)
+/* The work of qcow2_cluster_discard. */
+static int qcow2_cluster_discard_run(block_node *node, uint64_t offset, uint64_t length, bool full, error **errp)
 {
     qcow2_state *s = node->state;
     uint64_t end = offset + length;
@@ -873,12 +928,25 @@ int qcow2_cluster_discard(block_node *node, uint64_t offset, uint64_t length, bo
     return 0;
 }
 
+/* qemu's qcow2_cluster_discard over whole clusters; full discards (shrink, emptying) also punch the freed
+ * clusters out of the file as qemu's "always"/"snapshot" discards do. */
+int qcow2_cluster_discard(block_node *node, uint64_t offset, uint64_t length, bool full, error **errp)
+{
+    qcow2_state *s = node->state;
+    bool saved = s->discard_freed;
+    s->discard_freed = saved || full;
+    int ret = qcow2_cluster_discard_run(node, offset, length, full, errp);
+    s->discard_freed = saved;
+    return ret;
+}
+
 /* Guest discard (qemu's qcow2_co_pdiscard): whole clusters only. */
 int qcow2_discard(block_node *node, uint64_t offset, uint64_t length, error **errp)
 {
     qcow2_state *s = node->state;
     if (s->version < 3 && node->backing)
         return 0;
+    qcow2_bitmaps_mark(node, offset, length);
     uint64_t start = (offset + s->cluster_size - 1) & ~(s->cluster_size - 1);
     uint64_t end = offset + length;
     if (end < node->size)

@@ -144,6 +144,7 @@ int qcow2_write_compressed(block_node *node, uint64_t offset, size_t length, con
         return error_set(errp, "Invalid argument");
     if (qcow2_offset_into_cluster(s, length) && offset + length != node->size)
         return error_set(errp, "Invalid argument");
+    qcow2_bitmaps_mark(node, offset, length);
     while (length > 0) {
         size_t n = length < s->cluster_size ? length : (size_t)s->cluster_size;
         if (qcow2_write_compressed_cluster(node, offset, n, buf, errp) < 0)

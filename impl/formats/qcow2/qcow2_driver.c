@@ -269,7 +269,13 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
     node->read_only = !s->writable;
     qcow2_slice_size_update(node);
-    if (s->writable && (s->autoclear_features & ~QCOW2_AUTOCLEAR_MASK)) {
+    bool header_updated = false;
+    if (qcow2_bitmaps_load(node, s->writable, errp) < 0)
+        goto fail;
+    if (s->writable && s->bitmap_memory_count > 0)
+        header_updated = true;
+    if (s->writable && !header_updated &&
+        ((s->autoclear_features & ~QCOW2_AUTOCLEAR_MASK) || s->bitmaps_extension_dropped)) {
         s->autoclear_features &= QCOW2_AUTOCLEAR_MASK;
         if (qcow2_header_update(node, errp) < 0) {
             error_prepend(errp, "Could not update qcow2 header: ");
@@ -284,15 +290,15 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
             goto fail;
         }
     }
-    ret = 0;
-    goto out;
+    free(l1_raw);
+    return 0;
 fail:
     if (data_node && s->data_node == data_node)
         s->data_node = NULL;
+    qcow2_bitmaps_release(node);
     qcow2_state_release(s);
     free(s);
     node->state = NULL;
-out:
     free(l1_raw);
     return ret;
 }
@@ -351,6 +357,9 @@ void qcow2_close(block_node *node)
     if (s == NULL)
         return;
     qcow2_compressed_tail_align(node, NULL);
+    if (s->writable && s->bitmaps_loaded)
+        qcow2_bitmaps_store(node, NULL);
+    qcow2_bitmaps_release(node);
     qcow2_state_release(s);
     free(s);
     node->state = NULL;
@@ -365,6 +374,15 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
     info->cluster_size = s->cluster_size;
     info->dirty_flag = (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) != 0;
     info->encrypted = node->encrypted;
+    if (s->nb_snapshots > 0 && !(node->flags & BLOCK_OPEN_CHECK)) {
+        snapshot_info *list = NULL;
+        size_t count = 0;
+        if (qcow2_snapshot_list(node, &list, &count, NULL) == 0) {
+            info->snapshots = list;
+            info->snapshot_count = count;
+            info->has_snapshots = count > 0;
+        }
+    }
     json_value *data = json_object_new();
     if (s->version == 2) {
         json_object_set_string(data, "compat", "0.10");
@@ -379,6 +397,9 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
         json_object_set_bool(data, "lazy-refcounts", (s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0);
         json_object_set_bool(data, "corrupt", (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) != 0);
         json_object_set_int(data, "refcount-bits", (int64_t)s->refcount_bits);
+        json_value *bitmaps = qcow2_bitmaps_info(node);
+        if (bitmaps)
+            json_object_set(data, "bitmaps", bitmaps);
     }
     json_object_set_string(data, "compression-type", s->compression_type == QCOW2_COMPRESSION_ZSTD ? "zstd" : "zlib");
     info->format_specific_data = data;
@@ -409,4 +430,16 @@ const block_driver block_driver_qcow2 = {
     .amend = qcow2_amend,
     .change_backing_file = qcow2_change_backing_file,
     .make_empty = qcow2_make_empty,
+    .snapshot_list = qcow2_snapshot_list,
+    .snapshot_create = qcow2_snapshot_create,
+    .snapshot_goto = qcow2_snapshot_goto,
+    .snapshot_delete = qcow2_snapshot_delete,
+    .snapshot_load = qcow2_snapshot_load,
+    .bitmap_list = qcow2_bitmap_list,
+    .bitmap_add = qcow2_bitmap_add,
+    .bitmap_remove = qcow2_bitmap_remove,
+    .bitmap_clear = qcow2_bitmap_clear,
+    .bitmap_set_enabled = qcow2_bitmap_set_enabled,
+    .bitmap_read = qcow2_bitmap_read,
+    .bitmap_merge_bits = qcow2_bitmap_merge_bits,
 };

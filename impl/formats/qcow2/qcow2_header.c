@@ -102,12 +102,11 @@ static const struct {
     {2, 1, "raw external data"},
 };
 
-/* Rewrites cluster 0 from the state: header, extensions in qemu's order, then the backing file name. */
-int qcow2_header_update(block_node *node, error **errp)
+/* Lays out cluster 0 in buf (size bytes, zeroed): header, extensions in qemu's order, then the backing
+ * file name. Returns -1 when it does not fit. */
+static int qcow2_header_build(block_node *node, uint8_t *buf, size_t size)
 {
     qcow2_state *s = node->state;
-    uint8_t *buf = memory_alloc_zero(s->cluster_size);
-    int ret = -1;
     qcow2_header header = {
         .magic = QCOW2_MAGIC,
         .version = (uint32_t)s->version,
@@ -128,28 +127,27 @@ int qcow2_header_update(block_node *node, error **errp)
         .compression_type = s->compression_type,
     };
     size_t pos = qcow2_header_write_data(&header, buf);
-    size_t size = s->cluster_size;
 
     if (s->version >= 3 && s->unknown_header_fields_size) {
         if (size - pos < s->unknown_header_fields_size)
-            goto nospace;
+            return -1;
         memcpy(buf + pos, s->unknown_header_fields, s->unknown_header_fields_size);
         pos += s->unknown_header_fields_size;
     }
     if (s->backing_format &&
         qcow2_extension_append(buf, size, &pos, QCOW2_EXT_BACKING_FORMAT, s->backing_format,
                                strlen(s->backing_format)) < 0)
-        goto nospace;
+        return -1;
     if (qcow2_has_data_file(s) && s->data_file_name &&
         qcow2_extension_append(buf, size, &pos, QCOW2_EXT_DATA_FILE, s->data_file_name,
                                strlen(s->data_file_name)) < 0)
-        goto nospace;
+        return -1;
     if (s->crypto_header_offset != 0) {
         uint8_t crypto[16];
         endian_store_be64(crypto, s->crypto_header_offset);
         endian_store_be64(crypto + 8, s->crypto_header_length);
         if (qcow2_extension_append(buf, size, &pos, QCOW2_EXT_CRYPTO_HEADER, crypto, sizeof(crypto)) < 0)
-            goto nospace;
+            return -1;
     }
     if (s->version >= 3 && s->cluster_size > 4096) {
         size_t count = sizeof(qcow2_feature_names) / sizeof(qcow2_feature_names[0]);
@@ -161,7 +159,7 @@ int qcow2_header_update(block_node *node, error **errp)
             memcpy(table + i * 48 + 2, qcow2_feature_names[i].name, strlen(qcow2_feature_names[i].name));
         }
         if (qcow2_extension_append(buf, size, &pos, QCOW2_EXT_FEATURE_TABLE, table, count * 48) < 0)
-            goto nospace;
+            return -1;
     }
     if (s->has_bitmaps_extension && s->bitmap_count > 0) {
         uint8_t bitmaps[24];
@@ -170,27 +168,37 @@ int qcow2_header_update(block_node *node, error **errp)
         endian_store_be64(bitmaps + 8, s->bitmap_directory_size);
         endian_store_be64(bitmaps + 16, s->bitmap_directory_offset);
         if (qcow2_extension_append(buf, size, &pos, QCOW2_EXT_BITMAPS, bitmaps, sizeof(bitmaps)) < 0)
-            goto nospace;
+            return -1;
     }
     for (size_t i = s->unknown_extension_count; i > 0; i--) {
         const qcow2_extension *ext = &s->unknown_extensions[i - 1];
         if (qcow2_extension_append(buf, size, &pos, ext->magic, ext->data, ext->length) < 0)
-            goto nospace;
+            return -1;
     }
     if (qcow2_extension_append(buf, size, &pos, QCOW2_EXT_END, NULL, 0) < 0)
-        goto nospace;
+        return -1;
     if (s->backing_file) {
         size_t length = strlen(s->backing_file);
         if (size - pos < length)
-            goto nospace;
+            return -1;
         memcpy(buf + pos, s->backing_file, length);
         endian_store_be64(buf + 8, pos);
         endian_store_be32(buf + 16, (uint32_t)length);
     }
+    return 0;
+}
+
+/* Rewrites cluster 0 from the state (qemu's qcow2_update_header). */
+int qcow2_header_update(block_node *node, error **errp)
+{
+    qcow2_state *s = node->state;
+    uint8_t *buf = memory_alloc_zero(s->cluster_size);
+    int ret = -1;
+    if (qcow2_header_build(node, buf, s->cluster_size) < 0) {
+        error_set(errp, "No space left on device");
+        goto out;
+    }
     ret = qcow2_file_write(node->file, 0, s->cluster_size, buf, errp);
-    goto out;
-nospace:
-    error_set(errp, "No space left on device");
 out:
     free(buf);
     return ret;
@@ -258,6 +266,7 @@ int qcow2_extensions_read(block_node *node, uint64_t start, uint64_t end, error 
                     report_warning("a program lacking bitmap support modified this file, so all bitmaps are now "
                                    "considered inconsistent");
                 report_text("Some clusters may be leaked, run 'qemu-img check -r' on the image file to fix.");
+                s->bitmaps_extension_dropped = true;
                 break;
             }
             s->has_bitmaps_extension = true;

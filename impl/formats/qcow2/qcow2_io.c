@@ -7,8 +7,13 @@
 #include "../../util/memory.h"
 
 /* Reads length bytes at offset of a protocol node; bytes past its end are zeroes. */
+/* The largest byte offset qemu's block layer accepts in a request (BDRV_MAX_LENGTH). */
+#define QCOW2_MAX_REQUEST_END (((uint64_t)INT64_MAX) & ~0xfffffull)
+
 int qcow2_file_read(block_node *file, uint64_t offset, size_t length, void *buf, error **errp)
 {
+    if (offset > QCOW2_MAX_REQUEST_END || length > QCOW2_MAX_REQUEST_END - offset)
+        return error_set(errp, "Input/output error");
     return block_node_read(file, offset, length, buf, errp);
 }
 
@@ -17,6 +22,8 @@ int qcow2_file_write(block_node *file, uint64_t offset, size_t length, const voi
 {
     if (length == 0)
         return 0;
+    if (offset > QCOW2_MAX_REQUEST_END || length > QCOW2_MAX_REQUEST_END - offset)
+        return error_set(errp, "Input/output error");
     return block_node_write(file, offset, length, buf, 0, errp);
 }
 

@@ -97,8 +97,8 @@ int qcow2_refcount_get(block_node *node, uint64_t cluster_index, uint64_t *refco
     if (block_offset == 0)
         return 0;
     if (qcow2_offset_into_cluster(s, block_offset))
-        return error_set(errp, "Refblock offset %#llx unaligned (reftable index: %#llx)",
-                         (unsigned long long)block_offset, (unsigned long long)table_index);
+        return qcow2_corruption_signal(node, true, errp, "Refblock offset %#llx unaligned (reftable index: %#llx)",
+                                       (unsigned long long)block_offset, (unsigned long long)table_index);
     uint8_t *block = qcow2_cache_get(node, &s->refblock_cache, block_offset, errp);
     if (block == NULL)
         return -1;
@@ -249,8 +249,8 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
         uint64_t offset = s->refcount_table[table_index] & QCOW2_REFTABLE_OFFSET_MASK;
         if (offset) {
             if (qcow2_offset_into_cluster(s, offset)) {
-                error_set(errp, "Refblock offset %#llx unaligned (reftable index: %#llx)",
-                          (unsigned long long)offset, (unsigned long long)table_index);
+                qcow2_corruption_signal(node, true, errp, "Refblock offset %#llx unaligned (reftable index: %#llx)",
+                                        (unsigned long long)offset, (unsigned long long)table_index);
                 return NULL;
             }
             *block_offset_out = offset;
@@ -367,6 +367,8 @@ static int qcow2_refcount_update_inner(block_node *node, uint64_t offset, uint64
             qcow2_cache_drop(&s->l2_cache, cluster_offset);
             if (cluster_offset != block_offset)
                 qcow2_cache_drop(&s->refblock_cache, cluster_offset);
+            if (s->discard_freed)
+                block_node_discard(node->file, cluster_offset, s->cluster_size, NULL);
         }
     }
     if (qcow2_refblock_flush_range(node, block_offset, block, dirty_start, dirty_end, errp) < 0)
