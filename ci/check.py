@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# ci/check.py — what `make check` runs: cmocka units, pytest iotests, golden transcripts, fuzz corpus replay (spec/architecture.md §Tests, §Build).
+# ci/check.py — what `make check` runs: cmocka units, pytest iotests, golden transcripts, the check/repair matrix, fuzz corpus replay (spec/architecture.md §Tests, §Build).
 """Runs every test layer of qimg in order and sums their results.
 
 Stages: the cmocka unit tests (make -s unit), the iotests (pytest -q iotests), the golden
@@ -79,6 +79,17 @@ def stage_golden():
     return passed, failed
 
 
+def stage_repair():
+    status, text = run([sys.executable, "ci/repair_matrix.py", "--qemu-img", BINARY])
+    m = re.findall(r"^(\d+) passed, (\d+) failed$", text, re.M)
+    if not m:
+        return 0, 1
+    passed, failed = map(int, m[-1])
+    if status != 0 and failed == 0:
+        failed = 1
+    return passed, failed
+
+
 def stage_fuzz():
     probe = subprocess.run(["make", "-n", "fuzz-replay"], cwd=ROOT, capture_output=True, text=True)
     if probe.returncode != 0 or not probe.stdout.strip() or "Nothing to be done" in probe.stdout:
@@ -97,7 +108,8 @@ def stage_fuzz():
 
 
 def main():
-    stages = [("unit", stage_unit), ("iotests", stage_iotests), ("golden", stage_golden), ("fuzz-replay", stage_fuzz)]
+    stages = [("unit", stage_unit), ("iotests", stage_iotests), ("golden", stage_golden), ("repair", stage_repair),
+              ("fuzz-replay", stage_fuzz)]
     results = []
     for name, stage in stages:
         print(f"\n===== {name} =====", flush=True)

@@ -138,6 +138,7 @@ typedef struct image_info {
     bool has_snapshots;            /* list snapshots (even an empty list) */
     json_value *format_specific_data; /* the "data" of "format-specific" (driver fills); NULL: none */
     const char *format_specific_type; /* the "type"; defaults to the format name */
+    bool needs_compressed_writes;  /* every write must be compressed (vmdk streamOptimized) */
 } image_info;
 
 void image_info_free(image_info *info);
@@ -173,6 +174,9 @@ struct block_driver {
     /* Change the virtual size; exact: the file must be exactly that size (protocols). */
     int (*truncate)(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
                     error **errp);
+    /* Whether a freshly created image reads as zeroes everywhere (qemu's has_zero_init);
+     * NULL: true unless the node is a whole-disk encryption layer. */
+    bool (*has_zero_init)(block_node *node);
     /* Bytes the node occupies on the host; -1 when unknown. */
     int64_t (*allocated_size)(block_node *node);
 
@@ -263,6 +267,11 @@ int64_t block_node_allocated_size(block_node *node);
  * (convert -C). */
 int block_node_copy_range(block_node *src, uint64_t src_offset, block_node *dst, uint64_t dst_offset,
                           uint64_t length, error **errp);
+
+/* Whether node, freshly created, reads as zeroes everywhere. */
+bool block_node_has_zero_init(block_node *node);
+/* Whether every write to node must be a compressed write (asks the driver's info). */
+bool block_node_needs_compressed_writes(block_node *node);
 
 /* Reads from node->backing for an unallocated range of node: zeroes without a backing file
  * and past the backing file's end. */

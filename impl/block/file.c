@@ -153,15 +153,15 @@ static int file_write_zeroes(block_node *node, uint64_t offset, uint64_t length,
         }
         return -1;
     }
+    if ((flags & BLOCK_WRITE_MAY_UNMAP) &&
+        fallocate(node->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) == 0)
+        return 0;
     if (fallocate(node->fd, FALLOC_FL_ZERO_RANGE, (off_t)offset, (off_t)length) == 0)
         return 0;
-    if (flags & BLOCK_WRITE_MAY_UNMAP) {
-        if (fallocate(node->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) == 0)
-            return 0;
-    } else if (fallocate(node->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) == 0) {
-        if (fallocate(node->fd, 0, (off_t)offset, (off_t)length) == 0)
-            return 0;
-    }
+    if (!(flags & BLOCK_WRITE_MAY_UNMAP) &&
+        fallocate(node->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) == 0 &&
+        fallocate(node->fd, 0, (off_t)offset, (off_t)length) == 0)
+        return 0;
     return -1;
 }
 

@@ -436,3 +436,21 @@ int block_node_copy_range(block_node *src, uint64_t src_offset, block_node *dst,
     }
     return 0;
 }
+
+bool block_node_has_zero_init(block_node *node)
+{
+    if (node->driver->has_zero_init)
+        return node->driver->has_zero_init(node);
+    return !(node->encrypted && !node->driver->supports_backing);
+}
+
+bool block_node_needs_compressed_writes(block_node *node)
+{
+    image_info info;
+    memset(&info, 0, sizeof(info));
+    bool needs = false;
+    if (node->driver->info_fill && node->driver->info_fill(node, &info, NULL) == 0)
+        needs = info.needs_compressed_writes;
+    image_info_free(&info);
+    return needs;
+}

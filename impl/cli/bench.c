@@ -32,25 +32,6 @@ typedef struct bench_plan {
     bool drain_on_flush;
 } bench_plan;
 
-/* qemu's plain-number arguments (qemu_strtou64 with base 0, then [min, max]): prints
- * "Invalid NAME specified: 'TEXT'" or the range message and returns -1 on failure. */
-static int bench_number_parse(const char *name, const char *text, int64_t min, int64_t max, int64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 0);
-    if (end == text || *end != '\0') {
-        cli_error("Invalid %s specified: '%s'", name, text);
-        return -1;
-    }
-    if (errno == ERANGE || value > (unsigned long long)max || (long long)value < min) {
-        cli_error("Invalid %s specified. Must be between %lld and %lld.", name, (long long)min, (long long)max);
-        return -1;
-    }
-    *out = (int64_t)value;
-    return 0;
-}
-
 /* Checks the aio backend name of -i (qemu's bdrv_parse_aio); sets *native for "native". */
 static int bench_aio_parse(const char *text, bool *native)
 {
@@ -172,11 +153,11 @@ int cli_command_bench(int argc, char **argv)
             cache = optarg;
             break;
         case 'c':
-            if (bench_number_parse("request count", optarg, 1, INT_MAX, &plan.count) < 0)
+            if (cli_number_argument("request count", optarg, 1, INT_MAX, &plan.count) < 0)
                 return 1;
             break;
         case 'd':
-            if (bench_number_parse("queue depth", optarg, 1, INT_MAX, &plan.depth) < 0)
+            if (cli_number_argument("queue depth", optarg, 1, INT_MAX, &plan.depth) < 0)
                 return 1;
             break;
         case 'n':
@@ -204,11 +185,11 @@ int cli_command_bench(int argc, char **argv)
             plan.write = true;
             break;
         case BENCH_OPTION_PATTERN:
-            if (bench_number_parse("pattern byte", optarg, 0, 0xff, &plan.pattern) < 0)
+            if (cli_number_argument("pattern byte", optarg, 0, 0xff, &plan.pattern) < 0)
                 return 1;
             break;
         case BENCH_OPTION_FLUSH_INTERVAL:
-            if (bench_number_parse("flush interval", optarg, 0, INT_MAX, &plan.flush_interval) < 0)
+            if (cli_number_argument("flush interval", optarg, 0, INT_MAX, &plan.flush_interval) < 0)
                 return 1;
             break;
         case BENCH_OPTION_NO_DRAIN:

@@ -123,24 +123,6 @@ static bool convert_buffer_is_zero(const uint8_t *buf, size_t length)
     return true;
 }
 
-/* qemu's plain-number arguments (base 0, whole text) in [min, max]; -1 after printing qemu's message. */
-static int convert_number_parse(const char *name, const char *text, int64_t min, int64_t max, int64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 0);
-    if (end == text || *end != '\0') {
-        cli_error("Invalid %s specified: '%s'", name, text);
-        return -1;
-    }
-    if (errno == ERANGE || value > (unsigned long long)max || (long long)value < min) {
-        cli_error("Invalid %s specified. Must be between %lld and %lld.", name, (long long)min, (long long)max);
-        return -1;
-    }
-    *out = (int64_t)value;
-    return 0;
-}
-
 /* Parses -l's "snapshot.id=X,snapshot.name=Y" form; prints qemu's messages and returns -1 on failure. */
 static int convert_snapshot_param_parse(convert_options *options, const char *text)
 {
@@ -187,23 +169,6 @@ static uint64_t convert_node_cluster_size_get(block_node *node)
     error_free(err);
     image_info_free(&info);
     return size;
-}
-
-/* Whether the target image stores only compressed clusters, so that convert must write whole
- * compressed clusters (qemu's BlockDriverInfo.needs_compressed_writes). The driver table does not
- * carry this yet, so no image asks for it. */
-static bool convert_node_needs_compression(block_node *node)
-{
-    (void)node;
-    return false;
-}
-
-/* Whether a newly created target reads as zeroes everywhere (qemu's bdrv_has_zero_init): true for
- * file-backed formats, false for a whole-disk encryption layer (no allocation map of its own, so its
- * unwritten blocks decrypt to noise). Stands in until the driver table can say so itself. */
-static bool convert_node_has_zero_init(block_node *node)
-{
-    return !(node->encrypted && !node->driver->supports_backing);
 }
 
 /* ---- the copy loop ---- */
@@ -759,7 +724,7 @@ static int convert_options_parse(convert_options *options, int argc, char **argv
                 return 1;
             break;
         case 'm':
-            if (convert_number_parse("number of coroutines", optarg, 1, CONVERT_PARALLEL_MAX, &options->parallel) < 0)
+            if (cli_number_argument("number of coroutines", optarg, 1, CONVERT_PARALLEL_MAX, &options->parallel) < 0)
                 return 1;
             break;
         case 'W':
@@ -1132,7 +1097,7 @@ int cli_command_convert(int argc, char **argv)
         if (length >= 0)
             job.target_backing_sectors = (length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
     }
-    job.compressed = options.compressed || convert_node_needs_compression(job.target);
+    job.compressed = options.compressed || block_node_needs_compressed_writes(job.target);
     job.cluster_sectors = convert_node_cluster_size_get(job.target) / CONVERT_SECTOR;
     job.copy_range = options.copy_range;
     job.salvage = options.salvage;
@@ -1141,7 +1106,7 @@ int cli_command_convert(int argc, char **argv)
     job.rate_limit = (uint64_t)options.rate_limit;
     job.has_zero_init = options.target_is_zero;
     if (!job.has_zero_init && !options.skip_create && job.min_sparse && !job.target_has_backing)
-        job.has_zero_init = convert_node_has_zero_init(job.target);
+        job.has_zero_init = block_node_has_zero_init(job.target);
 
     if (convert_job_run(&job, options.progress) < 0)
         goto cleanup;

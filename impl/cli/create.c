@@ -39,7 +39,12 @@ int cli_options_help_print(const char *filename, const char *format)
     option_desc_list_append(&descs, driver->create_options);
     if (filename)
         option_desc_list_append(&descs, block_driver_find_protocol(filename)->create_options);
-    option_desc_list_print_help(&descs, driver->format_name);
+    /* With a file name the table merges format and protocol options: no format in the caption. */
+    if (filename)
+        printf("Supported options:\n");
+    else
+        printf("Supported %s options:\n", driver->format_name);
+    option_desc_list_print_table(&descs);
     if (filename == NULL)
         printf("\nThe protocol level may support further options.\n"
                "Specify the target filename to include those options.\n");

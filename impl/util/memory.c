@@ -53,8 +53,9 @@ char *memory_strndup(const char *s, size_t n)
 char *memory_vprintf(const char *fmt, va_list ap)
 {
     va_list copy;
+    char probe[1];
     va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
+    int n = vsnprintf(probe, sizeof(probe), fmt, copy);
     va_end(copy);
     if (n < 0)
         n = 0;
