@@ -21,7 +21,7 @@ DEB_PACKAGES := gcc make zlib1g-dev libzstd-dev libssl-dev libcmocka-dev python3
 
 .PHONY: all deps asan check unit iotests golden fuzz afl fuzz-replay fuzz-smoke bench clean demo
 
-all: deps $(BUILD)/qemu-img
+all: deps $(BUILD)/qemu-img $(BUILD)/qimg-io
 
 # Installs what is missing as Debian packages (as root), or says which apt-get line to run.
 deps:
@@ -43,6 +43,10 @@ $(BUILD)/obj/%.o: %.c $(HEADERS)
 
 $(BUILD)/qemu-img: $(OBJECTS)
 	$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LIBS)
+
+# qimg-io: the test tool that writes and verifies patterns through the block layer.
+$(BUILD)/qimg-io: $(BUILD)/obj/tools/io/qimg_io.o $(LIB_SOURCES:%.c=$(BUILD)/obj/%.o)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 asan: deps $(ASAN_BUILD)/qemu-img
 
