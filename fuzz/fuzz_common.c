@@ -141,6 +141,9 @@ static void fuzz_write_sequence(block_node *node, const uint8_t *ops, size_t ops
         if (offset + length > model_size)
             length = model_size - offset;
         error *err = NULL;
+        if (getenv("FUZZ_TRACE"))
+            fprintf(stderr, "op %zu: kind %d offset %llu length %llu pattern 0x%02x\n", i, op[0] % 4,
+                    (unsigned long long)offset, (unsigned long long)length, pattern);
         switch (op[0] % 4) {
         case 0: {
             uint8_t *buf = memory_alloc_zero((size_t)length);
@@ -180,6 +183,14 @@ static void fuzz_write_sequence(block_node *node, const uint8_t *ops, size_t ops
             }
             break;
         }
+        }
+        if (getenv("FUZZ_TRACE")) {
+            uint8_t first = 0;
+            error *read_err = NULL;
+            block_node_read(node, 0, 1, &first, &read_err);
+            fprintf(stderr, "  -> %s; byte 0 now 0x%02x, size %llu\n", err ? error_message(err) : "ok", first,
+                    (unsigned long long)block_node_length(node));
+            error_free(read_err);
         }
         error_free(err);
     }

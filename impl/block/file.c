@@ -342,8 +342,10 @@ static int file_create(const char *filename, const option_list *options, error *
     const char *text = option_list_get(options, "preallocation");
     if (text) {
         int mode = block_preallocation_parse(text);
-        if (mode < 0 || mode == BLOCK_PREALLOCATION_METADATA)
+        if (mode < 0)
             return error_set(errp, "invalid parameter value: %s", text);
+        if (mode == BLOCK_PREALLOCATION_METADATA)
+            return error_set(errp, "Unsupported preallocation mode: %s", text);
         prealloc = (block_preallocation)mode;
     }
     return block_file_create(filename, size, prealloc, errp);

@@ -104,22 +104,10 @@ static const option_desc raw_create_options[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* A raw image is created by the protocol alone: its options (size, preallocation...) say it all. */
 static int raw_create(const char *filename, const option_list *options, error **errp)
 {
-    uint64_t size = 0;
-    if (option_list_get_size(options, "size", 0, &size, errp) < 0)
-        return -1;
-    block_preallocation prealloc = BLOCK_PREALLOCATION_OFF;
-    const char *text = option_list_get(options, "preallocation");
-    if (text) {
-        int mode = block_preallocation_parse(text);
-        if (mode < 0)
-            return error_set(errp, "invalid parameter value: %s", text);
-        if (mode == BLOCK_PREALLOCATION_METADATA)
-            return error_set(errp, "Unsupported preallocation mode: %s", text);
-        prealloc = (block_preallocation)mode;
-    }
-    return block_file_create(filename, size, prealloc, errp);
+    return block_driver_find_protocol(filename)->create(filename, options, errp);
 }
 
 const block_driver block_driver_raw = {

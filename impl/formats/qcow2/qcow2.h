@@ -354,6 +354,7 @@ int qcow2_bitmaps_store(block_node *node, error **errp);
 void qcow2_bitmaps_release(block_node *node);
 void qcow2_bitmaps_mark(block_node *node, uint64_t offset, uint64_t length);
 void qcow2_bitmaps_resize(block_node *node, uint64_t size);
+uint64_t qcow2_bitmaps_measure(block_node *node, uint64_t cluster_size);
 json_value *qcow2_bitmaps_info(block_node *node);
 int qcow2_bitmap_list(block_node *node, bitmap_info **list, size_t *count, error **errp);
 int qcow2_bitmap_add(block_node *node, const char *name, uint32_t granularity, bool disabled, error **errp);

@@ -618,3 +618,20 @@ void qcow2_bitmaps_resize(block_node *node, uint64_t size)
         bm->bit_count = count;
     }
 }
+
+/* qemu's qcow2_get_persistent_dirty_bitmap_size: room the bitmaps of node would take in an image with
+ * cluster_size clusters (data assumed fully allocated, tables, directory). */
+uint64_t qcow2_bitmaps_measure(block_node *node, uint64_t cluster_size)
+{
+    qcow2_state *s = node->state;
+    uint64_t size = 0, dir_size = 0;
+    for (size_t i = 0; i < s->bitmap_memory_count; i++) {
+        const qcow2_bitmap *bm = &s->bitmaps[i];
+        uint64_t bytes = (qcow2_bitmap_bit_count(node->size, bm->granularity) + 7) / 8;
+        uint64_t clusters = (bytes + cluster_size - 1) / cluster_size;
+        size += clusters * cluster_size;
+        size += (clusters * 8 + cluster_size - 1) / cluster_size * cluster_size;
+        dir_size += (QCOW2_BME_ENTRY_SIZE + strlen(bm->name) + 7) & ~7ull;
+    }
+    return size + (dir_size + cluster_size - 1) / cluster_size * cluster_size;
+}

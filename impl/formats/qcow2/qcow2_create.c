@@ -372,7 +372,7 @@ int qcow2_measure(const option_list *options, block_node *in, uint64_t size, mea
     if (text) {
         int mode = block_preallocation_parse(text);
         if (mode < 0)
-            return error_set(errp, "Parameter 'preallocation' does not accept value '%s'", text);
+            return error_set(errp, "invalid parameter value: %s", text);
         prealloc = (block_preallocation)mode;
     }
     bool has_backing = option_list_get(options, "backing_file") != NULL;
@@ -427,6 +427,6 @@ int qcow2_measure(const option_list *options, block_node *in, uint64_t size, mea
     out->required = out->fully_allocated - virtual_size + required;
     out->has_bitmaps = version >= 3 && in != NULL && in->driver == &block_driver_qcow2 &&
                        ((qcow2_state *)in->state)->version >= 3;
-    out->bitmaps = 0;
+    out->bitmaps = out->has_bitmaps ? qcow2_bitmaps_measure(in, cluster_size) : 0;
     return 0;
 }

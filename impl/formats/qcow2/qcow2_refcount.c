@@ -166,7 +166,8 @@ static int64_t qcow2_refcount_area_place(block_node *node, uint64_t start_offset
     uint64_t copy = table_size > max_used ? max_used + 1 : table_size;
     if (copy > s->refcount_table_entries)
         copy = s->refcount_table_entries;
-    memcpy(table, s->refcount_table, copy * 8);
+    if (copy)
+        memcpy(table, s->refcount_table, copy * 8);
     if (new_block_offset)
         table[new_block_index] = new_block_offset;
 

@@ -26,6 +26,11 @@ void qcow2_snapshots_free(qcow2_snapshot *list, size_t count)
 int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, uint64_t *table_size, error **errp)
 {
     qcow2_state *s = node->state;
+    *out = NULL;
+    *count = 0;
+    *table_size = 0;
+    if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
+        return error_set(errp, "Snapshot table too large");
     qcow2_snapshot *list = memory_alloc_array(s->nb_snapshots ? s->nb_snapshots : 1, sizeof(qcow2_snapshot));
     uint64_t offset = s->snapshots_offset;
     uint64_t file_length = (uint64_t)block_node_length(node->file);
