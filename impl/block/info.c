@@ -73,7 +73,11 @@ json_value *block_node_info_describe_limits(block_node *node, bool limits, error
     int64_t actual = block_node_allocated_size(node);
     if (actual >= 0)
         json_object_set_int(o, "actual-size", actual);
-    json_object_set_uint(o, "virtual-size", (uint64_t)block_node_length(node));
+    /* qemu measures lengths in whole 512-byte sectors: a protocol's length is rounded up. */
+    uint64_t length = (uint64_t)block_node_length(node);
+    if (node->driver->is_protocol)
+        length = (length + 511) & ~(uint64_t)511;
+    json_object_set_uint(o, "virtual-size", length);
     if (info.has_cluster_size && info.cluster_size)
         json_object_set_uint(o, "cluster-size", info.cluster_size);
     if (info.encrypted || node->encrypted)

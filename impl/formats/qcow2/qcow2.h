@@ -301,6 +301,10 @@ int qcow2_host_offset_get(block_node *node, uint64_t offset, uint64_t length, qc
                           uint64_t *host_offset, uint64_t *bytes, uint64_t *l2_entry_out, error **errp);
 int qcow2_parse_compressed_entry(const qcow2_state *s, uint64_t entry, uint64_t *host_offset, uint64_t *size);
 
+bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
+/* The metadata structure a write of [offset, offset+size) would hit (qemu's overlap check), or NULL;
+ * with_snapshots adds the snapshot table, inactive L1 tables and the bitmap directory. */
+const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t size, bool with_snapshots);
 /* Reports metadata damage as qemu does (and marks a writable image corrupt); returns -1. */
 int qcow2_corruption_signal(block_node *node, bool fatal, error **errp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -342,6 +346,9 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp);
 /* ---- snapshots (qcow2_snapshot.c) ---- */
 int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, uint64_t *table_size, error **errp);
 void qcow2_snapshots_free(qcow2_snapshot *list, size_t count);
+/* Writes a new snapshot table to fresh clusters and frees the old one (old_size bytes). */
+int qcow2_snapshots_write(block_node *node, const qcow2_snapshot *list, size_t count, uint64_t old_size,
+                          error **errp);
 int qcow2_snapshot_list(block_node *node, snapshot_info **list, size_t *count, error **errp);
 int qcow2_snapshot_create(block_node *node, const snapshot_info *info, error **errp);
 int qcow2_snapshot_goto(block_node *node, const char *id_or_name, error **errp);

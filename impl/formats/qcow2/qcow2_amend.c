@@ -157,14 +157,18 @@ static int qcow2_grow_preallocated(block_node *node, uint64_t old_length, uint64
         uint64_t n = s->l2_slice_entries - (index & (s->l2_slice_entries - 1));
         if (n > new_clusters)
             n = new_clusters;
+        uint64_t *old_entries = memory_alloc_array(n, 8);
         for (uint64_t i = 0; i < n; i++) {
-            uint64_t old = qcow2_l2_entry_get(s, table, index + i);
-            uint64_t bitmap = qcow2_l2_bitmap_get(s, table, index + i);
-            if (qcow2_l2_entry_set(node, table, table_offset, index + i, (host + i * s->cluster_size) | QCOW2_OFLAG_COPIED,
-                                   bitmap, errp) < 0)
-                return -1;
-            qcow2_entry_free(node, old, NULL);
+            old_entries[i] = qcow2_l2_entry_get(s, table, index + i);
+            endian_store_be64(table + (index + i) * s->l2_entry_size, (host + i * s->cluster_size) | QCOW2_OFLAG_COPIED);
         }
+        int w = qcow2_file_write(node->file, table_offset + index * s->l2_entry_size, n * s->l2_entry_size,
+                                 table + index * s->l2_entry_size, errp);
+        for (uint64_t i = 0; i < n && w == 0; i++)
+            qcow2_entry_free(node, old_entries[i], NULL);
+        free(old_entries);
+        if (w < 0)
+            return -1;
         guest += n * s->cluster_size;
         host += n * s->cluster_size;
         new_clusters -= n;
@@ -400,6 +404,19 @@ static int qcow2_downgrade(block_node *node, error **errp)
         return error_set(errp, "compat=0.10 requires refcount_bits=16");
     if (qcow2_has_data_file(s))
         return error_set(errp, "Cannot downgrade an image with a data file");
+    if (s->nb_snapshots) {
+        qcow2_snapshot *table;
+        size_t count;
+        uint64_t size;
+        bool blocked = false;
+        if (qcow2_snapshots_read(node, &table, &count, &size, errp) < 0)
+            return -1;
+        for (size_t i = 0; i < count; i++)
+            blocked = blocked || table[i].vm_state_size > 0xffffffffu || table[i].disk_size != node->size;
+        qcow2_snapshots_free(table, count);
+        if (blocked)
+            return error_set(errp, "Internal snapshots prevent downgrade of image");
+    }
     if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
         if (qcow2_mark_dirty(node, false, errp) < 0)
             return -1;
@@ -669,6 +686,22 @@ int qcow2_amend(block_node *node, const option_list *options, bool force, error 
                 return -1;
             if (data_file_raw && !qcow2_data_file_is_raw(s))
                 return error_set(errp, "data-file-raw cannot be set on existing images");
+        }
+    }
+    if (new_version > old_version && s->nb_snapshots) {
+        qcow2_snapshot *table;
+        size_t count;
+        uint64_t size;
+        bool update = false;
+        if (qcow2_snapshots_read(node, &table, &count, &size, errp) < 0)
+            return -1;
+        for (size_t i = 0; i < count; i++)
+            update = update || table[i].extra_data_size < 16;
+        int r = update ? qcow2_snapshots_write(node, table, count, size, errp) : 0;
+        qcow2_snapshots_free(table, count);
+        if (r < 0) {
+            error_prepend(errp, "Failed to update the snapshot table: ");
+            return -1;
         }
     }
     if (new_version > old_version) {

@@ -473,36 +473,6 @@ out:
 }
 
 
-/* Whether [a, a+alen) and [b, b+blen) intersect. */
-static bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return alen && blen && a < b + blen && b < a + alen;
-}
-
-/* qemu's metadata overlap check for a write of [offset, offset+size): the name of the first metadata
- * structure it would overwrite, or NULL. */
-static const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t size)
-{
-    qcow2_state *s = node->state;
-    if (qcow2_ranges_overlap(offset, size, 0, s->cluster_size))
-        return "qcow2_header";
-    if (qcow2_ranges_overlap(offset, size, s->l1_table_offset, s->l1_size * 8))
-        return "active L1 table";
-    for (uint64_t i = 0; i < s->l1_size; i++) {
-        uint64_t l2 = s->l1_table[i] & QCOW2_L1_OFFSET_MASK;
-        if (l2 && qcow2_ranges_overlap(offset, size, l2, s->cluster_size))
-            return "active L2 table";
-    }
-    if (qcow2_ranges_overlap(offset, size, s->refcount_table_offset, s->refcount_table_entries * 8))
-        return "refcount table";
-    for (uint64_t i = 0; i < s->refcount_table_entries; i++) {
-        uint64_t block = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
-        if (block && qcow2_ranges_overlap(offset, size, block, s->cluster_size))
-            return "refcount block";
-    }
-    return NULL;
-}
-
 /* qemu's alloc_clusters_imrt: first fit of count free clusters in the recomputed refcounts (growing them
  * past the image end when needed); the clusters get refcount 1. */
 static int64_t qcow2_map_alloc(const qcow2_state *s, qcow2_refcount_map *map, uint64_t count, uint64_t *first_free)
@@ -568,7 +538,7 @@ static int qcow2_rebuild_write_refblocks(block_node *node, qcow2_refcount_map *m
             if (c < map->count && map->counts[c])
                 qcow2_refcount_array_set(s, block, i, map->counts[c]);
         }
-        const char *overlap = qcow2_metadata_overlap(node, offset, s->cluster_size);
+        const char *overlap = qcow2_metadata_overlap(node, offset, s->cluster_size, true);
         if (overlap) {
             qcow2_corruption_signal(node, true, NULL, "Preventing invalid write on metadata (overlaps with %s)", overlap);
             error_set(errp, "ERROR writing refblock: Input/output error");
@@ -637,6 +607,31 @@ fail:
     return -1;
 }
 
+/* qemu's qcow2_check_read_snapshot_table: the snapshot table pointer must be sane before anything else. */
+static int qcow2_check_snapshot_table(block_node *node, check_result *result, error **errp)
+{
+    qcow2_state *s = node->state;
+    uint64_t entries = s->nb_snapshots;
+    if (entries > QCOW2_MAX_SNAPSHOTS) {
+        result->check_errors++;
+        report_text("qemu-img: ERROR snapshot table too large\n");
+        report_text("You can force-remove all %llu overhanging snapshots with qemu-img check -r all\n",
+                    (unsigned long long)(entries - QCOW2_MAX_SNAPSHOTS));
+        s->nb_snapshots = 0;
+        s->snapshots_offset = 0;
+        return error_set(errp, "File too large");
+    }
+    if ((uint64_t)INT64_MAX - entries * QCOW2_SNAPSHOT_HEADER_SIZE < s->snapshots_offset ||
+        qcow2_offset_into_cluster(s, s->snapshots_offset)) {
+        result->check_errors++;
+        report_text("qemu-img: ERROR snapshot table offset invalid\n");
+        s->nb_snapshots = 0;
+        s->snapshots_offset = 0;
+        return error_set(errp, "Invalid argument");
+    }
+    return 0;
+}
+
 /* Checks the image (qemu's qcow2_co_check_locked with qcow2_check_refcounts). */
 int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
 {
@@ -646,6 +641,8 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
     int64_t highest = 0;
     int ret = -1;
     memset(result, 0, sizeof(*result));
+    if (qcow2_check_snapshot_table(node, result, errp) < 0)
+        return -1;
     int64_t length = block_node_length(node->file);
     if (length < 0) {
         result->check_errors++;

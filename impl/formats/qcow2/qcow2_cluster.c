@@ -10,6 +10,68 @@
 #include "../../util/memory.h"
 #include "../../util/report.h"
 
+/* Whether [a, a+alen) and [b, b+blen) intersect. */
+bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* qemu's metadata overlap check with its default "cached" template: the name of the first metadata structure
+ * a write of [offset, offset+size) would overwrite, or NULL. */
+const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t size, bool with_snapshots)
+{
+    qcow2_state *s = node->state;
+    if (qcow2_ranges_overlap(offset, size, 0, s->cluster_size))
+        return "qcow2_header";
+    if (qcow2_ranges_overlap(offset, size, s->l1_table_offset, s->l1_size * 8))
+        return "active L1 table";
+    for (uint64_t i = 0; i < s->l1_size; i++) {
+        uint64_t l2 = s->l1_table[i] & QCOW2_L1_OFFSET_MASK;
+        if (l2 && qcow2_ranges_overlap(offset, size, l2, s->cluster_size))
+            return "active L2 table";
+    }
+    if (qcow2_ranges_overlap(offset, size, s->refcount_table_offset, s->refcount_table_entries * 8))
+        return "refcount table";
+    for (uint64_t i = 0; i < s->refcount_table_entries; i++) {
+        uint64_t block = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
+        if (block && qcow2_ranges_overlap(offset, size, block, s->cluster_size))
+            return "refcount block";
+    }
+    if (with_snapshots && s->nb_snapshots) {
+        qcow2_snapshot *table;
+        size_t count;
+        uint64_t table_size;
+        if (qcow2_snapshots_read(node, &table, &count, &table_size, NULL) == 0) {
+            const char *hit = NULL;
+            if (qcow2_ranges_overlap(offset, size, s->snapshots_offset, table_size))
+                hit = "snapshot table";
+            for (size_t i = 0; i < count && !hit; i++)
+                if (qcow2_ranges_overlap(offset, size, table[i].l1_table_offset, (uint64_t)table[i].l1_size * 8))
+                    hit = "inactive L1 table";
+            qcow2_snapshots_free(table, count);
+            if (hit)
+                return hit;
+        }
+    }
+    if (with_snapshots && s->has_bitmaps_extension && s->bitmap_count &&
+        qcow2_ranges_overlap(offset, size, s->bitmap_directory_offset, s->bitmap_directory_size))
+        return "bitmap directory";
+    return NULL;
+}
+
+/* qemu's qcow2_pre_write_overlap_check for guest data writes to the image file. */
+static int qcow2_data_write_check(block_node *node, uint64_t offset, uint64_t size, error **errp)
+{
+    qcow2_state *s = node->state;
+    if (s->data_node != node->file)
+        return 0;
+    const char *overlap = qcow2_metadata_overlap(node, offset, size, true);
+    if (overlap == NULL)
+        return 0;
+    return qcow2_corruption_signal(node, true, errp, "Preventing invalid write on metadata (overlaps with %s)",
+                                   overlap);
+}
+
 /* qemu's qcow2_signal_corruption: reports the damage once; on a writable image marks it corrupt and makes
  * the node unusable. Always returns -1 with "Input/output error" in *errp. */
 int qcow2_corruption_signal(block_node *node, bool fatal, error **errp, const char *fmt, ...)
@@ -500,7 +562,9 @@ static int qcow2_write_in_place(block_node *node, uint8_t *table, uint64_t table
                                  end - in_cluster - n, region + (in_cluster + n - start), errp);
         if (ret == 0) {
             memcpy(region + (in_cluster - start), buf, n);
-            ret = qcow2_file_write(s->data_node, host + start, end - start, region, errp);
+            ret = qcow2_data_write_check(node, host + start, end - start, errp);
+            if (ret == 0)
+                ret = qcow2_file_write(s->data_node, host + start, end - start, region, errp);
         }
         free(region);
         if (ret < 0)
@@ -620,7 +684,9 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
         }
         if (r == 0) {
             memcpy(region + (in_cluster - region_start), buf, bytes);
-            r = qcow2_file_write(s->data_node, host + region_start, region_end - region_start, region, errp);
+            r = qcow2_data_write_check(node, host + region_start, region_end - region_start, errp);
+            if (r == 0)
+                r = qcow2_file_write(s->data_node, host + region_start, region_end - region_start, region, errp);
         }
         free(region);
         if (r < 0)
@@ -628,9 +694,12 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
     }
     if (qcow2_l2_lookup(node, offset, &table, &table_offset, errp) < 0 || table == NULL)
         goto out;
+    if (s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS)
+        qcow2_mark_dirty(node, true, NULL);
     for (uint64_t i = 0; i < count; i++) {
         uint64_t entry = (host + i * s->cluster_size) | QCOW2_OFLAG_COPIED;
         uint64_t bitmap = old_bitmaps[i];
+        uint8_t *slot = table + (index + i) * s->l2_entry_size;
         if (s->extended_l2 && buf) {
             uint64_t from = region_start > i * s->cluster_size ? region_start - i * s->cluster_size : 0;
             uint64_t to = region_end - i * s->cluster_size;
@@ -644,9 +713,13 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
         } else if (s->extended_l2 && qcow2_cluster_type(s, old_entries[i]) == QCOW2_TYPE_COMPRESSED) {
             bitmap = 0;
         }
-        if (qcow2_l2_entry_set(node, table, table_offset, index + i, entry, bitmap, errp) < 0)
-            goto out;
+        endian_store_be64(slot, entry);
+        if (s->extended_l2)
+            endian_store_be64(slot + 8, bitmap);
     }
+    if (qcow2_file_write(node->file, table_offset + index * s->l2_entry_size, count * s->l2_entry_size,
+                         table + index * s->l2_entry_size, errp) < 0)
+        goto out;
     for (uint64_t i = 0; i < count; i++)
         qcow2_entry_free(node, old_entries[i], NULL);
     ret = (int64_t)bytes;
@@ -722,7 +795,12 @@ static int qcow2_zero_clusters(block_node *node, uint64_t offset, uint64_t clust
             if (qcow2_l2_entry_set(node, table, table_offset, index + i, entry, bitmap, errp) < 0)
                 return -1;
             if (unmap) {
+                /* qemu-img opens targets of zero writes that may unmap with discard=unmap: freed clusters are
+                 * punched out of the file */
+                bool saved = s->discard_freed;
+                s->discard_freed = saved || (flags & BLOCK_WRITE_MAY_UNMAP);
                 qcow2_entry_free(node, old, NULL);
+                s->discard_freed = saved;
                 if (qcow2_l2_lookup(node, offset, &table, &table_offset, errp) < 0 || table == NULL)
                     return -1;
             }
@@ -953,7 +1031,11 @@ int qcow2_discard(block_node *node, uint64_t offset, uint64_t length, error **er
         end &= ~(s->cluster_size - 1);
     if (end <= start)
         return 0;
-    return qcow2_cluster_discard(node, start, end - start, false, errp);
+    bool saved = s->discard_freed;
+    s->discard_freed = true;
+    int ret = qcow2_cluster_discard(node, start, end - start, false, errp);
+    s->discard_freed = saved;
+    return ret;
 }
 
 /* qemu's qcow2_detect_metadata_preallocation: most clusters referenced but few really allocated. */

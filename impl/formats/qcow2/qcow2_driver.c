@@ -46,6 +46,93 @@ static int qcow2_table_validate(const qcow2_state *s, uint64_t offset, uint64_t 
     return 0;
 }
 
+/* The runtime options qemu's qcow2 driver (and the generic block layer) accept on open. */
+static bool qcow2_runtime_option_known(const char *key)
+{
+    static const char *const names[] = {
+        "lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
+        "discard-no-unref", "overlap-check", "overlap-check.template", "overlap-check.main-header",
+        "overlap-check.active-l1", "overlap-check.active-l2", "overlap-check.refcount-table",
+        "overlap-check.refcount-block", "overlap-check.snapshot-table", "overlap-check.inactive-l1",
+        "overlap-check.inactive-l2", "overlap-check.bitmap-directory", "cache-size", "l2-cache-size",
+        "l2-cache-entry-size", "refcount-cache-size", "cache-clean-interval", "encrypt.key-secret",
+        "encrypt.format", "data-file", "backing", "node-name", "read-only", "auto-read-only", "force-share",
+        "discard", "detect-zeroes", "cache.direct", "cache.no-flush", NULL,
+    };
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(names[i], key) == 0)
+            return true;
+    return strncmp(key, "backing.", 8) == 0 || strncmp(key, "data-file.", 10) == 0;
+}
+
+/* Checks the runtime options as qemu's qcow2_update_options_prepare does; sizes the L2 slices from the
+ * cache options (qemu's read_cache_sizes). */
+static int qcow2_runtime_options_apply(block_node *node, option_list *options, error **errp)
+{
+    qcow2_state *s = node->state;
+    uint64_t combined = 0, l2_setting = 32ull * 1024 * 1024, refcount = 0, entry = s->cluster_size;
+    if (options == NULL)
+        return 0;
+    for (size_t i = 0; i < options->count; i++)
+        if (!qcow2_runtime_option_known(options->entries[i].key))
+            return error_set(errp, "Block format 'qcow2' does not support the option '%s'", options->entries[i].key);
+    bool combined_set = option_list_get(options, "cache-size") != NULL;
+    bool l2_set = option_list_get(options, "l2-cache-size") != NULL;
+    bool refcount_set = option_list_get(options, "refcount-cache-size") != NULL;
+    bool entry_set = option_list_get(options, "l2-cache-entry-size") != NULL;
+    if (option_list_get_size(options, "cache-size", 0, &combined, errp) < 0 ||
+        option_list_get_size(options, "l2-cache-size", l2_setting, &l2_setting, errp) < 0 ||
+        option_list_get_size(options, "refcount-cache-size", 0, &refcount, errp) < 0 ||
+        option_list_get_size(options, "l2-cache-entry-size", s->cluster_size, &entry, errp) < 0)
+        return -1;
+    uint64_t max_entries = (node->size + s->cluster_size - 1) / s->cluster_size;
+    uint64_t max_cache = (max_entries * s->l2_entry_size + s->cluster_size - 1) / s->cluster_size * s->cluster_size;
+    uint64_t l2 = max_cache < l2_setting ? max_cache : l2_setting;
+    uint64_t min_refcount = 4 * s->cluster_size;
+    if (combined_set) {
+        if (l2_set && refcount_set)
+            return error_set(errp, "cache-size, l2-cache-size and refcount-cache-size may not be set at the same time");
+        if (l2_set && l2_setting > combined)
+            return error_set(errp, "l2-cache-size may not exceed cache-size");
+        if (refcount > combined)
+            return error_set(errp, "refcount-cache-size may not exceed cache-size");
+        if (refcount_set)
+            l2 = combined - refcount;
+        else if (!l2_set)
+            l2 = combined >= max_cache + min_refcount ? max_cache
+                                                      : combined - (combined < min_refcount ? combined : min_refcount);
+    }
+    if (l2 < max_cache && !entry_set)
+        entry = s->cluster_size < 4096 ? s->cluster_size : 4096;
+    if (entry < 512 || entry > s->cluster_size || (entry & (entry - 1)))
+        return error_set(errp, "L2 cache entry size must be a power of two between 512 and the cluster size (%llu)",
+                         (unsigned long long)s->cluster_size);
+    bool lazy = false;
+    if (option_list_get_bool(options, "lazy-refcounts", false, &lazy, errp) < 0)
+        return -1;
+    if (lazy && s->version < 3)
+        return error_set(errp, "Lazy refcounts require a qcow2 image with at least qemu 1.1 compatibility level");
+    const char *overlap = option_list_get(options, "overlap-check");
+    const char *overlap_template = option_list_get(options, "overlap-check.template");
+    if (overlap && overlap_template && strcmp(overlap, overlap_template) != 0)
+        return error_set(errp, "Conflicting values for qcow2 options 'overlap-check' ('%s') and "
+                               "'overlap-check.template' ('%s')",
+                         overlap, overlap_template);
+    if (!overlap)
+        overlap = overlap_template;
+    if (overlap && strcmp(overlap, "none") != 0 && strcmp(overlap, "constant") != 0 &&
+        strcmp(overlap, "cached") != 0 && strcmp(overlap, "all") != 0)
+        return error_set(errp, "Unsupported value '%s' for qcow2 option 'overlap-check'. Allowed are any of the "
+                               "following: none, constant, cached, all",
+                         overlap);
+    const char *encrypt_format = option_list_get(options, "encrypt.format");
+    if (encrypt_format && s->crypt_method == 0)
+        return error_set(errp, "No encryption in image header, but options specified format '%s'", encrypt_format);
+    if (l2_set || combined_set || entry_set)
+        s->l2_slice_entries = entry / s->l2_entry_size;
+    return 0;
+}
+
 /* Chooses the L2 slice size the way qemu sizes its L2 cache (whole tables unless the cache is capped). */
 static void qcow2_slice_size_update(block_node *node)
 {
@@ -98,11 +185,6 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     node->state = s;
 
     memset(raw, 0, sizeof(raw));
-    int64_t file_length = block_node_length(node->file);
-    if (file_length < (int64_t)QCOW2_HEADER_V2_LENGTH) {
-        error_set(errp, "Image is not in qcow2 format");
-        goto fail;
-    }
     if (qcow2_file_read(node->file, 0, sizeof(raw), raw, errp) < 0)
         goto fail;
     qcow2_header_read_data(raw, sizeof(raw), &header, NULL);
@@ -234,6 +316,15 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
         for (uint64_t i = 0; i < s->l1_size; i++)
             s->l1_table[i] = endian_load_be64(l1_raw + 8 * i);
     }
+    if (s->crypt_method > 2) {
+        error_set(errp, "Unsupported encryption method %u", s->crypt_method);
+        goto fail;
+    }
+    if (s->crypt_method && !(flags & BLOCK_OPEN_NO_IO) &&
+        (options == NULL || option_list_get(options, "encrypt.key-secret") == NULL)) {
+        error_set(errp, "Parameter 'encrypt.key-secret' is required for cipher");
+        goto fail;
+    }
     if (qcow2_refcount_load(node, errp) < 0) {
         error_prepend(errp, "Could not initialize refcount handling: ");
         goto fail;
@@ -269,6 +360,8 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
     node->read_only = !s->writable;
     qcow2_slice_size_update(node);
+    if (qcow2_runtime_options_apply(node, options, errp) < 0)
+        goto fail;
     bool header_updated = false;
     if (qcow2_bitmaps_load(node, s->writable, errp) < 0)
         goto fail;
@@ -359,6 +452,9 @@ void qcow2_close(block_node *node)
     qcow2_compressed_tail_align(node, NULL);
     if (s->writable && s->bitmaps_loaded)
         qcow2_bitmaps_store(node, NULL);
+    if (s->writable && !s->unusable && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) &&
+        !(node->flags & BLOCK_OPEN_CHECK))
+        qcow2_mark_dirty(node, false, NULL);
     qcow2_bitmaps_release(node);
     qcow2_state_release(s);
     free(s);
@@ -384,9 +480,19 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
         }
     }
     json_value *data = json_object_new();
+    json_value *encrypt = NULL;
+    if (s->crypt_method == 1) {
+        encrypt = json_object_new();
+        json_object_set_string(encrypt, "format", "aes");
+    } else if (s->crypt_method == 2) {
+        encrypt = json_object_new();
+        json_object_set_string(encrypt, "format", "luks");
+    }
     if (s->version == 2) {
         json_object_set_string(data, "compat", "0.10");
         json_object_set_int(data, "refcount-bits", (int64_t)s->refcount_bits);
+        if (encrypt)
+            json_object_set(data, "encrypt", encrypt);
     } else {
         json_object_set_string(data, "compat", "1.1");
         if (s->data_file_name)
@@ -397,6 +503,8 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
         json_object_set_bool(data, "lazy-refcounts", (s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0);
         json_object_set_bool(data, "corrupt", (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) != 0);
         json_object_set_int(data, "refcount-bits", (int64_t)s->refcount_bits);
+        if (encrypt)
+            json_object_set(data, "encrypt", encrypt);
         json_value *bitmaps = qcow2_bitmaps_info(node);
         if (bitmaps)
             json_object_set(data, "bitmaps", bitmaps);

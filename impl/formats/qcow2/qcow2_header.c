@@ -341,20 +341,25 @@ char *qcow2_unsupported_features_text(block_node *node, uint64_t start, uint64_t
     return string_buffer_take(&text);
 }
 
-/* Sets or clears the dirty bit in the on-disk header (v3 only). */
+/* Sets the dirty bit (qemu's qcow2_mark_dirty: only the feature word is written) or clears it (qemu's
+ * qcow2_mark_clean: the whole header is rewritten). v3 only. */
 int qcow2_mark_dirty(block_node *node, bool dirty, error **errp)
 {
     qcow2_state *s = node->state;
     if (s->version < 3)
         return 0;
-    uint64_t features = dirty ? (s->incompatible_features | QCOW2_INCOMPAT_DIRTY)
-                              : (s->incompatible_features & ~QCOW2_INCOMPAT_DIRTY);
-    if (features == s->incompatible_features)
+    if (!dirty) {
+        if (!(s->incompatible_features & QCOW2_INCOMPAT_DIRTY))
+            return 0;
+        s->incompatible_features &= ~QCOW2_INCOMPAT_DIRTY;
+        return qcow2_header_update(node, errp);
+    }
+    if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)
         return 0;
     uint8_t value[8];
-    endian_store_be64(value, features);
+    endian_store_be64(value, s->incompatible_features | QCOW2_INCOMPAT_DIRTY);
     if (qcow2_file_write(node->file, 72, sizeof(value), value, errp) < 0)
         return -1;
-    s->incompatible_features = features;
+    s->incompatible_features |= QCOW2_INCOMPAT_DIRTY;
     return 0;
 }

@@ -98,8 +98,8 @@ fail:
 
 /* Writes the snapshot table to fresh clusters, points the header at it and frees the old one
  * (qemu's qcow2_write_snapshots). */
-static int qcow2_snapshots_write(block_node *node, const qcow2_snapshot *list, size_t count, uint64_t old_size,
-                                 error **errp)
+int qcow2_snapshots_write(block_node *node, const qcow2_snapshot *list, size_t count, uint64_t old_size,
+                          error **errp)
 {
     qcow2_state *s = node->state;
     uint64_t size = 0;
