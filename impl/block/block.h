@@ -27,6 +27,7 @@ enum {
     BLOCK_OPEN_WRITE_THROUGH = 1 << 8,/* cache=writethrough/directsync: flush after each write */
     BLOCK_OPEN_REPAIR = 1 << 9,       /* check -r: opened read-write to repair */
     BLOCK_OPEN_NO_RESIZE_SHARE = 1 << 10, /* take (and refuse to share) the resize permission */
+    BLOCK_OPEN_UNMAP = 1 << 11,       /* discard=unmap: clusters freed by the format are punched in the file */
 };
 
 /* ---- write flags ---- */
