@@ -114,7 +114,7 @@ static block_node *commit_base_reopen(block_node *parent, const char *cache_mode
     block_open_request request = {
         .filename = old->filename,
         .format = old->driver->format_name,
-        .flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_NO_BACKING,
+        .flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_UNMAP,
         .cache_mode = cache_mode,
     };
     block_node *writable = block_image_open(&request, errp);
@@ -353,7 +353,7 @@ int cli_command_commit(int argc, char **argv)
         goto cleanup;
     }
 
-    top = cli_image_open(filename, args.format, args.image_opts, BLOCK_OPEN_READ_WRITE, args.cache_mode,
+    top = cli_image_open(filename, args.format, args.image_opts, BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_UNMAP, args.cache_mode,
                          args.quiet);
     if (top == NULL) {
         goto cleanup;

@@ -1052,7 +1052,8 @@ int cli_command_convert(int argc, char **argv)
         cli_error("Invalid cache option: %s", options.target_cache);
         goto cleanup;
     }
-    int target_flags = BLOCK_OPEN_READ_WRITE;
+    /* qemu opens a sparse-writing target with discard=unmap. */
+    int target_flags = BLOCK_OPEN_READ_WRITE | (options.min_sparse ? BLOCK_OPEN_UNMAP : 0);
     if (options.skip_create)
         job.target = cli_image_open(target_name, options.target_format, options.target_image_opts, target_flags,
                                     options.target_cache, options.quiet);
