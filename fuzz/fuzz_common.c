@@ -236,7 +236,7 @@ int fuzz_image_run(const char *format, const uint8_t *data, size_t size, int wri
     block_driver_probe(data, image_size < 2048 ? image_size : 2048, "fuzz");
     block_node *protocol = block_memory_open(data, image_size, image_size + FUZZ_GROWTH_LIMIT, writable != 0);
     error *err = NULL;
-    block_node *node = block_image_open_on(protocol, format, writable ? BLOCK_OPEN_READ_WRITE : 0, &err);
+    block_node *node = block_image_open_on(protocol, format, writable ? BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_UNMAP : 0, &err);
     error_free(err);
     if (node == NULL)
         return 0;

@@ -38,10 +38,7 @@ def check_clean(qimg, step, history):
 @pytest.mark.parametrize("seed,options", [
     (1, "cluster_size=65536"),
     (2, "cluster_size=4096"),
-    # Known bug: snapshot creation does not raise the refcounts of data clusters mapped by
-    # extended (16-byte) L2 entries. strict: this fails the run once it is fixed, so that the mark goes.
-    pytest.param(3, "cluster_size=16384,extended_l2=on",
-                 marks=pytest.mark.xfail(strict=True, reason="snapshot refcounts with extended L2")),
+    (3, "cluster_size=16384,extended_l2=on"),
     (4, "cluster_size=65536,refcount_bits=8"),
 ])
 def test_random_sequence(qimg, seed, options):

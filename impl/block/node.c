@@ -173,6 +173,9 @@ int block_node_write_zeroes(block_node *node, uint64_t offset, uint64_t length, 
 {
     if (block_node_write_check(node, offset, length, errp) < 0)
         return -1;
+    /* As in qemu, a format node unmaps only when opened with discard=unmap; protocols always may. */
+    if (!node->driver->is_protocol && !(node->flags & BLOCK_OPEN_UNMAP))
+        flags &= ~BLOCK_WRITE_MAY_UNMAP;
     if (length == 0)
         return 0;
     if (node->driver->write_zeroes && node->driver->write_zeroes(node, offset, length, flags, NULL) == 0)
@@ -201,6 +204,9 @@ int block_node_discard(block_node *node, uint64_t offset, uint64_t length, error
     if (block_node_write_check(node, offset, length, errp) < 0)
         return -1;
     if (node->driver->discard == NULL)
+        return 0;
+    /* Discards on a format node do nothing unless it was opened with discard=unmap. */
+    if (!node->driver->is_protocol && !(node->flags & BLOCK_OPEN_UNMAP))
         return 0;
     return node->driver->discard(node, offset, length, errp);
 }

@@ -6,7 +6,7 @@
  *   write -z OFFSET LENGTH        zero write (may unmap)
  *   read -P BYTE OFFSET LENGTH    read and verify every byte is BYTE (exit 1 otherwise)
  *   discard OFFSET LENGTH
- * OFFSET and LENGTH take qemu's size suffixes. Exit 0 when every command succeeded. */
+ * Images open with discard=unmap, as qemu-io opens them. OFFSET and LENGTH take qemu's size suffixes. Exit 0 when every command succeeded. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: qimg-io [-f FMT] [-c 'COMMAND'] ... FILE\n");
         return 2;
     }
-    block_open_request request = {.filename = argv[argc - 1], .format = format, .flags = BLOCK_OPEN_READ_WRITE};
+    block_open_request request = {.filename = argv[argc - 1], .format = format, .flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_UNMAP};
     error *err = NULL;
     block_node *node = block_image_open(&request, &err);
     if (node == NULL) {

@@ -197,6 +197,8 @@ typedef struct qcow2_state {
     bool compressed_written;
     bool writable;
     bool discard_freed;        /* punch holes for clusters whose refcount drops to 0 (snapshot/shrink frees) */
+    bool discard_unmap;        /* opened with discard=unmap (BLOCK_OPEN_UNMAP): guest discards and zero writes
+                                * that free clusters punch them (qemu's QCOW2_DISCARD_REQUEST passthrough) */
     bool bitmaps_extension_dropped; /* a bitmaps extension without the autoclear bit was ignored */
     bool bitmaps_loaded;
     bool signaled_corruption;
@@ -281,6 +283,9 @@ int64_t qcow2_refcount_metadata_size(int64_t clusters, uint64_t cluster_size, in
 int64_t qcow2_refcount_area(block_node *node, uint64_t start_offset, uint64_t additional_clusters, error **errp);
 
 /* ---- cluster mapping (qcow2_cluster.c) ---- */
+/* The whole-cluster type of an L2 entry (qemu's qcow2_get_cluster_type): for refcount walks. */
+qcow2_type qcow2_cluster_type(const qcow2_state *s, uint64_t l2_entry);
+/* The type of one subcluster (the whole cluster without extended L2). */
 qcow2_type qcow2_entry_type(const qcow2_state *s, uint64_t l2_entry, uint64_t l2_bitmap, unsigned subcluster);
 /* Loads the L2 table covering guest offset; NULL with *table_offset 0 when not allocated. */
 int qcow2_l2_lookup(block_node *node, uint64_t guest_offset, uint8_t **table, uint64_t *table_offset,
@@ -295,6 +300,7 @@ int qcow2_l2_prepare(block_node *node, uint64_t guest_offset, uint8_t **table, u
                      error **errp);
 /* Grows the L1 table to at least min_size entries (exact: exactly). */
 int qcow2_l1_grow(block_node *node, uint64_t min_size, bool exact, error **errp);
+/* Writes active L1 entry index; refuses (marking the image corrupt) when it overlaps other metadata. */
 int qcow2_l1_entry_write(block_node *node, uint64_t index, error **errp);
 /* Maps guest offset: type, host offset (for data) and how many bytes share them (up to length). */
 int qcow2_host_offset_get(block_node *node, uint64_t offset, uint64_t length, qcow2_type *type,
@@ -305,6 +311,12 @@ bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 /* The metadata structure a write of [offset, offset+size) would hit (qemu's overlap check), or NULL;
  * with_snapshots adds the snapshot table, inactive L1 tables and the bitmap directory. */
 const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t size, bool with_snapshots);
+/* The same, not counting the active L1 table (for writes to it). */
+const char *qcow2_metadata_overlap_except(block_node *node, uint64_t offset, uint64_t size, bool with_snapshots,
+                                          bool skip_active_l1);
+/* Refuses (marking the image corrupt, "Preventing invalid write on metadata ...") a write of new metadata
+ * to [offset, offset+size) that would overwrite existing metadata; 0 when the range is free of it. */
+int qcow2_metadata_write_check(block_node *node, uint64_t offset, uint64_t size, error **errp);
 /* Reports metadata damage as qemu does (and marks a writable image corrupt); returns -1. */
 int qcow2_corruption_signal(block_node *node, bool fatal, error **errp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

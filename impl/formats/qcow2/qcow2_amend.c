@@ -69,10 +69,13 @@ static int qcow2_l1_shrink(block_node *node, uint64_t new_size, error **errp)
 static int qcow2_reftable_shrink(block_node *node, error **errp)
 {
     qcow2_state *s = node->state;
-    uint8_t *raw = memory_alloc_zero(s->refcount_table_entries * 8);
-    bool *drop = memory_alloc_zero(s->refcount_table_entries);
+    /* Freeing clusters below may grow the refcount table (a damaged image can reference clusters
+     * no block covers): every loop stays within the entries counted here. */
+    uint64_t count = s->refcount_table_entries;
+    uint8_t *raw = memory_alloc_zero(count * 8);
+    bool *drop = memory_alloc_zero(count);
     int ret = -1;
-    for (uint64_t i = 0; i < s->refcount_table_entries; i++) {
+    for (uint64_t i = 0; i < count && i < s->refcount_table_entries; i++) {
         uint64_t offset = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
         if (offset == 0)
             continue;
@@ -91,9 +94,13 @@ static int qcow2_reftable_shrink(block_node *node, error **errp)
         if (!unused)
             endian_store_be64(raw + 8 * i, s->refcount_table[i]);
     }
-    if (qcow2_file_write(node->file, s->refcount_table_offset, s->refcount_table_entries * 8, raw, errp) < 0)
+    if (count != s->refcount_table_entries) {
+        error_set(errp, "Input/output error");
         goto out;
-    for (uint64_t i = 0; i < s->refcount_table_entries; i++) {
+    }
+    if (qcow2_file_write(node->file, s->refcount_table_offset, count * 8, raw, errp) < 0)
+        goto out;
+    for (uint64_t i = 0; i < count && i < s->refcount_table_entries; i++) {
         if (!drop[i] || s->refcount_table[i] == 0)
             continue;
         uint64_t offset = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
@@ -349,7 +356,7 @@ static int qcow2_zero_clusters_expand(block_node *node, error **errp)
             return -1;
         for (uint64_t j = 0; j < s->l2_entries; j++) {
             uint64_t entry = qcow2_l2_entry_get(s, table, j);
-            qcow2_type type = qcow2_entry_type(s, entry, 0, 0);
+            qcow2_type type = qcow2_cluster_type(s, entry);
             if (type != QCOW2_TYPE_ZERO_PLAIN && type != QCOW2_TYPE_ZERO_ALLOC)
                 continue;
             uint64_t host;

@@ -45,6 +45,27 @@ static void qcow2_bitmap_entries_free(qcow2_bitmap_entry *list, size_t count)
     free(list);
 }
 
+/* qemu's check_dir_entry: whether a directory entry satisfies the constraints (table placement and size,
+ * granularity, flags, name length, type, and a table that covers the whole image). */
+static bool qcow2_bitmap_entry_valid(block_node *node, const qcow2_bitmap_entry *e, uint8_t type, uint16_t name_size)
+{
+    qcow2_state *s = node->state;
+    if (e->table_size == 0 || e->table_offset == 0 || qcow2_offset_into_cluster(s, e->table_offset) ||
+        e->table_size > 0x8000000u || e->granularity_bits > 31 || e->granularity_bits < 9 ||
+        (e->flags & ~(QCOW2_BME_IN_USE | QCOW2_BME_AUTO)) || name_size > 1023 || type != 1)
+        return false;
+    uint64_t phys_bytes = (uint64_t)e->table_size * s->cluster_size;
+    if (phys_bytes > 0x20000000ull)
+        return false;
+    /* a consistent (not in-use) bitmap's table must cover the whole image: phys_bytes * 8 bits of
+     * 2^granularity_bits bytes each */
+    uint64_t covered_bits = phys_bytes * 8;
+    if (!(e->flags & QCOW2_BME_IN_USE) && covered_bits <= (UINT64_MAX >> e->granularity_bits) &&
+        node->size > (covered_bits << e->granularity_bits))
+        return false;
+    return true;
+}
+
 /* Reads the bitmap directory (qemu's bitmap_list_load). */
 static int qcow2_bitmap_directory_read(block_node *node, qcow2_bitmap_entry **out, size_t *count, error **errp)
 {
@@ -62,26 +83,45 @@ static int qcow2_bitmap_directory_read(block_node *node, qcow2_bitmap_entry **ou
     if (qcow2_file_read(node->file, s->bitmap_directory_offset, s->bitmap_directory_size, dir, errp) < 0)
         goto out;
     uint64_t pos = 0;
-    for (uint32_t i = 0; i < s->bitmap_count; i++) {
-        if (pos + QCOW2_BME_ENTRY_SIZE > s->bitmap_directory_size) {
+    uint64_t dir_end = s->bitmap_directory_size;
+    while (pos < dir_end) {
+        if (pos + QCOW2_BME_ENTRY_SIZE > dir_end) {
             error_set(errp, "Broken bitmap directory");
+            goto out;
+        }
+        if (n >= s->bitmap_count) {
+            error_set(errp, "More bitmaps found than specified in header extension");
             goto out;
         }
         qcow2_bitmap_entry *e = &list[n];
         e->table_offset = endian_load_be64(dir + pos);
         e->table_size = endian_load_be32(dir + pos + 8);
         e->flags = endian_load_be32(dir + pos + 12);
+        uint8_t type = dir[pos + 16];
         e->granularity_bits = dir[pos + 17];
         uint16_t name_size = endian_load_be16(dir + pos + 18);
         e->extra_data_size = endian_load_be32(dir + pos + 20);
         uint64_t entry_size = (QCOW2_BME_ENTRY_SIZE + (uint64_t)name_size + e->extra_data_size + 7) & ~7ull;
-        if (pos + entry_size > s->bitmap_directory_size || e->granularity_bits > 31 || e->granularity_bits < 9) {
+        if (pos + entry_size > dir_end) {
             error_set(errp, "Broken bitmap directory");
             goto out;
         }
-        e->name = memory_strndup((char *)dir + pos + QCOW2_BME_ENTRY_SIZE + e->extra_data_size, name_size);
+        if (e->extra_data_size != 0) {
+            error_set(errp, "Bitmap extra data is not supported");
+            goto out;
+        }
+        const char *name_field = (const char *)dir + pos + QCOW2_BME_ENTRY_SIZE;
+        if (!qcow2_bitmap_entry_valid(node, e, type, name_size)) {
+            error_set(errp, "Bitmap '%.*s' doesn't satisfy the constraints", (int)name_size, name_field);
+            goto out;
+        }
+        e->name = memory_strndup(name_field, name_size);
         n++;
         pos += entry_size;
+    }
+    if (n != s->bitmap_count) {
+        error_set(errp, "Less bitmaps found than specified in header extension");
+        goto out;
     }
     *out = list;
     *count = n;

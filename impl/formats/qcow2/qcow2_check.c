@@ -19,6 +19,7 @@ typedef struct qcow2_refcount_map {
     uint64_t *counts;
     uint64_t count;
     uint64_t file_length; /* the image file length rounded up to 512, as qemu sees it */
+    int fix;              /* CHECK_FIX_* of the running check (L2 entries fixed during the walk) */
 } qcow2_refcount_map;
 
 /* Grows the map to hold count entries (zeroed). */
@@ -57,6 +58,36 @@ static void qcow2_map_add(const qcow2_state *s, qcow2_refcount_map *map, check_r
         }
         map->counts[i]++;
     }
+}
+
+/* qemu's fix_l2_entry_by_zero: turns entry index of the L2 table at l2_offset (table: its bytes) into a zero
+ * cluster that references no host cluster and writes it; 0 when fixed (one corruption moves to the fixed
+ * count), -1 with a check error otherwise. */
+static int qcow2_check_fix_l2_zero(block_node *node, check_result *result, uint8_t *table, uint64_t l2_offset,
+                                   uint64_t index)
+{
+    qcow2_state *s = node->state;
+    uint8_t *slot = table + index * s->l2_entry_size;
+    if (s->extended_l2) {
+        uint64_t bitmap = endian_load_be64(slot + 8);
+        bitmap |= bitmap << 32;
+        bitmap &= QCOW2_BITMAP_ALL_ZERO;
+        endian_store_be64(slot, 0);
+        endian_store_be64(slot + 8, bitmap);
+    } else {
+        endian_store_be64(slot, QCOW2_OFLAG_ZERO);
+    }
+    qcow2_cache_drop(&s->l2_cache, l2_offset);
+    error *err = NULL;
+    if (qcow2_file_write(node->file, l2_offset + index * s->l2_entry_size, s->l2_entry_size, slot, &err) < 0) {
+        report_text("ERROR: Failed to update L2 table entry: %s\n", err ? error_message(err) : "I/O error");
+        error_free(err);
+        result->check_errors++;
+        return -1;
+    }
+    result->corruptions--;
+    result->corruptions_fixed++;
+    return 0;
 }
 
 /* qemu's check_refcounts_l2: references from one L2 table and (for the active one) statistics. */
@@ -130,10 +161,13 @@ static int qcow2_check_l2(block_node *node, qcow2_refcount_map *map, check_resul
         if (qcow2_offset_into_cluster(s, host)) {
             bool contains_data = s->extended_l2 ? (bitmap & QCOW2_BITMAP_ALL_ALLOC) != 0 : !zero_flag;
             result->corruptions++;
-            if (!contains_data)
-                report_text("ERROR offset=%llx: Preallocated cluster is not properly aligned; L2 entry corrupted.\n",
-                            (unsigned long long)host);
-            else
+            if (!contains_data) {
+                bool fixing = (map->fix & CHECK_FIX_ERRORS) != 0;
+                report_text("%s offset=%llx: Preallocated cluster is not properly aligned; L2 entry corrupted.\n",
+                            fixing ? "Repairing" : "ERROR", (unsigned long long)host);
+                if (fixing && qcow2_check_fix_l2_zero(node, result, table, l2_offset, i) == 0)
+                    continue;
+            } else
                 report_text("ERROR offset=%llx: Data cluster is not properly aligned; L2 entry corrupted.\n",
                             (unsigned long long)host);
         }
@@ -333,6 +367,7 @@ static int qcow2_refcounts_calculate(block_node *node, qcow2_refcount_map *map, 
                                      bool *rebuild)
 {
     qcow2_state *s = node->state;
+    map->fix = fix;
     qcow2_map_add(s, map, result, 0, s->cluster_size);
     if (qcow2_check_l1(node, map, result, s->l1_table_offset, s->l1_size, true) < 0)
         return -1;
@@ -632,6 +667,57 @@ static int qcow2_check_snapshot_table(block_node *node, check_result *result, er
     return 0;
 }
 
+/* The rest of qemu's qcow2_check_read_snapshot_table: every v3 snapshot table entry needs at least 16 bytes of
+ * extra data; returns how many entries lack them (reported, counted by the caller as corruptions). */
+static int64_t qcow2_check_snapshot_entries(block_node *node, int fix)
+{
+    qcow2_state *s = node->state;
+    qcow2_snapshot *table;
+    size_t count;
+    uint64_t size;
+    int64_t incomplete = 0;
+    if (s->version < 3 || s->nb_snapshots == 0 || qcow2_snapshots_read(node, &table, &count, &size, NULL) < 0)
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        if (table[i].extra_data_size < 16) {
+            incomplete++;
+            report_text("%s snapshot table entry %zu is incomplete\n", (fix & CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
+                        i);
+        }
+    }
+    qcow2_snapshots_free(table, count);
+    return incomplete;
+}
+
+/* qemu's qcow2_check_fix_snapshot_table: with errors to fix, the snapshot table is rewritten (complete entries
+ * in fresh clusters). Returns 0, or -1 with a check error counted. */
+static int qcow2_check_fix_snapshot_entries(block_node *node, check_result *result, int64_t incomplete, int fix)
+{
+    if (!incomplete)
+        return 0;
+    if (!(fix & CHECK_FIX_ERRORS)) {
+        result->corruptions += incomplete;
+        return 0;
+    }
+    qcow2_snapshot *table;
+    size_t count;
+    uint64_t size;
+    error *err = NULL;
+    if (qcow2_snapshots_read(node, &table, &count, &size, &err) < 0 ||
+        qcow2_snapshots_write(node, table, count, size, &err) < 0) {
+        if (table)
+            qcow2_snapshots_free(table, count);
+        report_text("ERROR failed to update snapshot table: %s\n", err ? error_message(err) : "Input/output error");
+        error_free(err);
+        result->check_errors++;
+        result->corruptions += incomplete;
+        return -1;
+    }
+    qcow2_snapshots_free(table, count);
+    result->corruptions_fixed += incomplete;
+    return 0;
+}
+
 /* Checks the image (qemu's qcow2_co_check_locked with qcow2_check_refcounts). */
 int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
 {
@@ -643,6 +729,7 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
     memset(result, 0, sizeof(*result));
     if (qcow2_check_snapshot_table(node, result, errp) < 0)
         return -1;
+    int64_t incomplete_snapshots = qcow2_check_snapshot_entries(node, fix);
     int64_t length = block_node_length(node->file);
     if (length < 0) {
         result->check_errors++;
@@ -709,6 +796,10 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
         goto out;
     }
     result->image_end_offset = (highest + 1) * (int64_t)s->cluster_size;
+    if (qcow2_check_fix_snapshot_entries(node, result, incomplete_snapshots, fix) < 0) {
+        error_set(errp, "Input/output error");
+        goto out;
+    }
     if (fix && result->check_errors == 0 && result->corruptions == 0 && s->writable) {
         qcow2_mark_dirty(node, false, NULL);
         if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {

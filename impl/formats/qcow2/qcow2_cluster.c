@@ -20,10 +20,18 @@ bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
  * a write of [offset, offset+size) would overwrite, or NULL. */
 const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t size, bool with_snapshots)
 {
+    return qcow2_metadata_overlap_except(node, offset, size, with_snapshots, false);
+}
+
+/* As qcow2_metadata_overlap; skip_active_l1: the write is to the active L1 table itself (qemu's
+ * QCOW2_OL_ACTIVE_L1 ignore mask), so only the other structures count. */
+const char *qcow2_metadata_overlap_except(block_node *node, uint64_t offset, uint64_t size, bool with_snapshots,
+                                          bool skip_active_l1)
+{
     qcow2_state *s = node->state;
     if (qcow2_ranges_overlap(offset, size, 0, s->cluster_size))
         return "qcow2_header";
-    if (qcow2_ranges_overlap(offset, size, s->l1_table_offset, s->l1_size * 8))
+    if (!skip_active_l1 && qcow2_ranges_overlap(offset, size, s->l1_table_offset, s->l1_size * 8))
         return "active L1 table";
     for (uint64_t i = 0; i < s->l1_size; i++) {
         uint64_t l2 = s->l1_table[i] & QCOW2_L1_OFFSET_MASK;
@@ -57,6 +65,17 @@ const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t s
         qcow2_ranges_overlap(offset, size, s->bitmap_directory_offset, s->bitmap_directory_size))
         return "bitmap directory";
     return NULL;
+}
+
+/* qemu's qcow2_pre_write_overlap_check (nothing ignored) for a metadata write to freshly allocated clusters
+ * of the image file: 0, or -1 after marking the image corrupt when the range holds metadata. */
+int qcow2_metadata_write_check(block_node *node, uint64_t offset, uint64_t size, error **errp)
+{
+    const char *overlap = qcow2_metadata_overlap(node, offset, size, true);
+    if (overlap == NULL)
+        return 0;
+    return qcow2_corruption_signal(node, true, errp, "Preventing invalid write on metadata (overlaps with %s)",
+                                   overlap);
 }
 
 /* qemu's qcow2_pre_write_overlap_check for guest data writes to the image file. */
@@ -101,8 +120,9 @@ int qcow2_corruption_signal(block_node *node, bool fatal, error **errp, const ch
     return error_set(errp, "Input/output error");
 }
 
-/* The cluster-level type of an L2 entry (qemu's QCow2ClusterType folded into qcow2_type). */
-static qcow2_type qcow2_cluster_type(const qcow2_state *s, uint64_t entry)
+/* The cluster-level type of an L2 entry (qemu's QCow2ClusterType folded into qcow2_type); ignores the
+ * subcluster bitmap, so a NORMAL entry of an extended-L2 image stays NORMAL. */
+qcow2_type qcow2_cluster_type(const qcow2_state *s, uint64_t entry)
 {
     if (entry & QCOW2_OFLAG_COMPRESSED)
         return QCOW2_TYPE_COMPRESSED;
@@ -179,6 +199,10 @@ int qcow2_l2_entry_set(block_node *node, uint8_t *table, uint64_t table_offset, 
 int qcow2_l1_entry_write(block_node *node, uint64_t index, error **errp)
 {
     qcow2_state *s = node->state;
+    const char *overlap = qcow2_metadata_overlap_except(node, s->l1_table_offset + index * 8, 8, true, true);
+    if (overlap)
+        return qcow2_corruption_signal(node, true, errp, "Preventing invalid write on metadata (overlaps with %s)",
+                                       overlap);
     uint8_t raw[8];
     endian_store_be64(raw, s->l1_table[index]);
     return qcow2_file_write(node->file, s->l1_table_offset + index * 8, 8, raw, errp);
@@ -237,6 +261,11 @@ int qcow2_l1_grow(block_node *node, uint64_t min_size, bool exact, error **errp)
     int64_t new_offset = qcow2_clusters_alloc(node, new_size * 8, errp);
     if (new_offset < 0)
         goto out;
+    const char *overlap = qcow2_metadata_overlap(node, (uint64_t)new_offset, new_size * 8, true);
+    if (overlap) {
+        qcow2_corruption_signal(node, true, errp, "Preventing invalid write on metadata (overlaps with %s)", overlap);
+        goto out;
+    }
     if (qcow2_file_write(node->file, (uint64_t)new_offset, new_size * 8, raw, errp) < 0)
         goto out;
     uint8_t pointer[12];
@@ -284,6 +313,13 @@ int qcow2_l2_prepare(block_node *node, uint64_t guest_offset, uint8_t **table, u
     int64_t new_offset = qcow2_clusters_alloc(node, s->cluster_size, errp);
     if (new_offset < 0)
         goto out;
+    /* wrong refcounts may hand out a cluster that holds metadata: never overwrite it (qemu's overlap check on
+     * the L2 cache flush) */
+    const char *overlap = qcow2_metadata_overlap(node, (uint64_t)new_offset, s->cluster_size, true);
+    if (overlap) {
+        qcow2_corruption_signal(node, true, errp, "Preventing invalid write on metadata (overlaps with %s)", overlap);
+        goto out;
+    }
     uint8_t *fresh = qcow2_cache_get_empty(node, &s->l2_cache, (uint64_t)new_offset);
     memcpy(fresh, copy, s->cluster_size);
     if (qcow2_file_write(node->file, (uint64_t)new_offset, s->cluster_size, fresh, errp) < 0)
@@ -660,13 +696,32 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
     int64_t ret = -1;
     if (buf) {
         if (s->extended_l2) {
-            region_start = (in_cluster >> s->subcluster_bits) << s->subcluster_bits;
+            /* qemu's calculate_l2_meta: an allocated old cluster is copied from its first allocated
+             * subcluster (or the write's) to its last allocated one (or the write's); a compressed one
+             * whole; an unallocated one only up to the written subclusters. */
+            unsigned first_sc = (unsigned)(in_cluster >> s->subcluster_bits);
             uint64_t last = in_cluster + bytes;
+            uint64_t last_cluster_base = (count - 1) * s->cluster_size;
+            unsigned last_sc = (unsigned)(((last - 1) - last_cluster_base) >> s->subcluster_bits);
+            region_start = (uint64_t)first_sc << s->subcluster_bits;
             region_end = ((last + s->subcluster_size - 1) >> s->subcluster_bits) << s->subcluster_bits;
-            if (qcow2_cluster_type(s, old_entries[0]) == QCOW2_TYPE_COMPRESSED)
+            qcow2_type first_type = qcow2_cluster_type(s, old_entries[0]);
+            qcow2_type last_type = qcow2_cluster_type(s, old_entries[count - 1]);
+            if (first_type == QCOW2_TYPE_COMPRESSED) {
                 region_start = 0;
-            if (qcow2_cluster_type(s, old_entries[count - 1]) == QCOW2_TYPE_COMPRESSED)
+            } else if (first_type == QCOW2_TYPE_NORMAL) {
+                uint32_t alloc = (uint32_t)(old_bitmaps[0] & QCOW2_BITMAP_ALL_ALLOC);
+                unsigned lead = alloc ? (unsigned)__builtin_ctz(alloc) : QCOW2_SUBCLUSTERS;
+                region_start = (uint64_t)(lead < first_sc ? lead : first_sc) << s->subcluster_bits;
+            }
+            if (last_type == QCOW2_TYPE_COMPRESSED) {
                 region_end = count * s->cluster_size;
+            } else if (last_type == QCOW2_TYPE_NORMAL) {
+                uint32_t alloc = (uint32_t)(old_bitmaps[count - 1] & QCOW2_BITMAP_ALL_ALLOC);
+                unsigned trail = alloc ? (unsigned)__builtin_clz(alloc) : QCOW2_SUBCLUSTERS;
+                unsigned after = QCOW2_SUBCLUSTERS - last_sc - 1;
+                region_end = count * s->cluster_size - ((uint64_t)(trail < after ? trail : after) << s->subcluster_bits);
+            }
         }
         uint8_t *region = memory_alloc_zero(region_end - region_start);
         uint64_t guest_base = qcow2_start_of_cluster(s, offset);
@@ -795,10 +850,10 @@ static int qcow2_zero_clusters(block_node *node, uint64_t offset, uint64_t clust
             if (qcow2_l2_entry_set(node, table, table_offset, index + i, entry, bitmap, errp) < 0)
                 return -1;
             if (unmap) {
-                /* qemu-img opens targets of zero writes that may unmap with discard=unmap: freed clusters are
-                 * punched out of the file */
+                /* clusters freed by a zero write are punched out of the file only on an image opened with
+                 * discard=unmap (qemu's QCOW2_DISCARD_REQUEST) */
                 bool saved = s->discard_freed;
-                s->discard_freed = saved || (flags & BLOCK_WRITE_MAY_UNMAP);
+                s->discard_freed = saved || s->discard_unmap;
                 qcow2_entry_free(node, old, NULL);
                 s->discard_freed = saved;
                 if (qcow2_l2_lookup(node, offset, &table, &table_offset, errp) < 0 || table == NULL)
@@ -1032,7 +1087,7 @@ int qcow2_discard(block_node *node, uint64_t offset, uint64_t length, error **er
     if (end <= start)
         return 0;
     bool saved = s->discard_freed;
-    s->discard_freed = true;
+    s->discard_freed = saved || s->discard_unmap;
     int ret = qcow2_cluster_discard(node, start, end - start, false, errp);
     s->discard_freed = saved;
     return ret;

@@ -358,6 +358,7 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     s->nb_snapshots = header.nb_snapshots;
     s->snapshots_offset = header.snapshots_offset;
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
+    s->discard_unmap = (flags & BLOCK_OPEN_UNMAP) != 0;
     node->read_only = !s->writable;
     qcow2_slice_size_update(node);
     if (qcow2_runtime_options_apply(node, options, errp) < 0)

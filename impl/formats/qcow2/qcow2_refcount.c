@@ -6,6 +6,7 @@
 #include "qcow2.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
+#include "../../util/report.h"
 
 /* Reads entry index of a refcount block of the image's width. */
 uint64_t qcow2_refcount_array_get(const qcow2_state *s, const uint8_t *block, uint64_t index)
@@ -260,7 +261,7 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
     }
 
     int64_t new_block = qcow2_clusters_find_free(node, s->cluster_size, errp);
-    if (new_block < 0)
+    if (new_block < 0 || qcow2_metadata_write_check(node, (uint64_t)new_block, s->cluster_size, errp) < 0)
         return NULL;
     uint64_t span_bits = s->cluster_bits + s->refcount_block_bits;
     uint8_t *block;
@@ -283,8 +284,10 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
         if (qcow2_file_write(node->file, s->refcount_table_offset + table_index * 8, 8, entry, errp) < 0)
             return NULL;
         s->refcount_table[table_index] = (uint64_t)new_block;
-        *block_offset_out = (uint64_t)new_block;
-        return qcow2_cache_get(node, &s->refblock_cache, (uint64_t)new_block, errp);
+        /* as qemu's alloc_refcount_block: the new block may be where the caller meant to put its data, so
+         * the caller restarts (a free gives up: qemu's update_refcount fails with -EAGAIN) */
+        *again = true;
+        return NULL;
     }
 
     uint64_t highest = cluster_index + 1 > ((uint64_t)new_block >> s->cluster_bits) + 1
@@ -493,7 +496,20 @@ int64_t qcow2_bytes_alloc(block_node *node, uint64_t size, error **errp)
 /* Drops one reference of every cluster in [offset, offset+size). */
 int qcow2_clusters_free(block_node *node, uint64_t offset, uint64_t size, error **errp)
 {
-    return qcow2_refcount_update(node, offset, size, 1, true, errp);
+    /* qemu's qcow2_free_clusters: one attempt; a refcount block that had to be allocated first (-EAGAIN)
+     * or any other failure is reported and the clusters leak */
+    bool again = false;
+    error *local = NULL;
+    if (qcow2_refcount_update_inner(node, offset, size, 1, true, &again, &local) == 0)
+        return 0;
+    report_text("qcow2_free_clusters failed: %s\n",
+                again ? "Resource temporarily unavailable" : local ? error_message(local) : "Input/output error");
+    if (again) {
+        error_free(local);
+        return error_set(errp, "Resource temporarily unavailable");
+    }
+    error_propagate(errp, local);
+    return -1;
 }
 
 /* Frees what an L2 entry points to (nothing for unallocated/zero-plain entries and external data). */

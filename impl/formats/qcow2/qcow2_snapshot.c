@@ -33,7 +33,6 @@ int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, 
         return error_set(errp, "Snapshot table too large");
     qcow2_snapshot *list = memory_alloc_array(s->nb_snapshots ? s->nb_snapshots : 1, sizeof(qcow2_snapshot));
     uint64_t offset = s->snapshots_offset;
-    uint64_t file_length = (uint64_t)block_node_length(node->file);
     size_t n = 0;
     *out = NULL;
     *count = 0;
@@ -41,7 +40,9 @@ int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, 
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {
         uint8_t head[40], extra[QCOW2_SNAPSHOT_EXTRA_KNOWN];
         offset = (offset + 7) & ~7ull;
-        if (offset - s->snapshots_offset > 0x7fffffff || offset + 40 > file_length) {
+        /* entries past the end of the file read as zeroes, as qemu reads them (so memory stays bounded by
+         * the file's length: such entries have no names or extra data) */
+        if (offset - s->snapshots_offset > 0x7fffffff) {
             error_set(errp, "Snapshot table too large");
             goto fail;
         }
@@ -112,7 +113,7 @@ int qcow2_snapshots_write(block_node *node, const qcow2_snapshot *list, size_t c
     int64_t table = 0;
     if (size) {
         table = qcow2_clusters_alloc(node, size, errp);
-        if (table < 0)
+        if (table < 0 || qcow2_metadata_write_check(node, (uint64_t)table, size, errp) < 0)
             return -1;
     }
     uint8_t *buf = memory_alloc_zero(size ? size : 1);
@@ -215,7 +216,7 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
                 refcount = 2;
             } else {
                 uint64_t host = entry & QCOW2_L2_OFFSET_MASK;
-                qcow2_type type = qcow2_entry_type(s, entry, 0, 0);
+                qcow2_type type = qcow2_cluster_type(s, entry);
                 bool allocated = type == QCOW2_TYPE_NORMAL || type == QCOW2_TYPE_ZERO_ALLOC;
                 if (allocated && !qcow2_has_data_file(s)) {
                     if (qcow2_offset_into_cluster(s, host)) {
@@ -328,7 +329,7 @@ int qcow2_snapshot_create(block_node *node, const snapshot_info *info, error **e
     sn->icount = info->has_icount ? info->icount : UINT64_MAX;
     sn->extra_data_size = QCOW2_SNAPSHOT_EXTRA_KNOWN;
     int64_t l1 = qcow2_clusters_alloc(node, s->l1_size * 8, errp);
-    if (l1 < 0)
+    if (l1 < 0 || qcow2_metadata_write_check(node, (uint64_t)l1, s->l1_size * 8, errp) < 0)
         goto out;
     sn->l1_table_offset = (uint64_t)l1;
     sn->l1_size = (uint32_t)s->l1_size;
