@@ -13,6 +13,17 @@
 
 block_node *qcow2_open_for_create(block_node *file, const char *filename, block_node *data_node, error **errp);
 
+/* The options creation and amendment share, in qemu's order. */
+#define QCOW2_COMMON_OPTIONS                                                                                       \
+    {"size", OPTION_TYPE_SIZE, "Virtual disk size", NULL},                                                        \
+    {"compat", OPTION_TYPE_STRING, "Compatibility level (v2 [0.10] or v3 [1.1])", NULL},                          \
+    {"backing_file", OPTION_TYPE_STRING, "File name of a base image", NULL},                                      \
+    {"backing_fmt", OPTION_TYPE_STRING, "Image format of the base image", NULL},                                  \
+    {"data_file", OPTION_TYPE_STRING, "File name of an external data file", NULL},                                \
+    {"data_file_raw", OPTION_TYPE_BOOL, "The external data file must stay valid as a raw image", NULL},           \
+    {"lazy_refcounts", OPTION_TYPE_BOOL, "Postpone refcount updates", "off"},                                     \
+    {"refcount_bits", OPTION_TYPE_NUMBER, "Width of a reference count entry in bits", "16"}
+
 /* qemu's qcow2_create_opts, in its order (the "Formatting" line follows it). */
 const option_desc qcow2_create_options[] = {
     {"encryption", OPTION_TYPE_BOOL, "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)",
@@ -29,14 +40,7 @@ const option_desc qcow2_create_options[] = {
     {"extended_l2", OPTION_TYPE_BOOL, "Extended L2 tables", "off"},
     {"preallocation", OPTION_TYPE_STRING, "Preallocation mode (allowed values: off, metadata, falloc, full)", NULL},
     {"compression_type", OPTION_TYPE_STRING, "Compression method used for image cluster compression", "zlib"},
-    {"size", OPTION_TYPE_SIZE, "Virtual disk size", NULL},
-    {"compat", OPTION_TYPE_STRING, "Compatibility level (v2 [0.10] or v3 [1.1])", NULL},
-    {"backing_file", OPTION_TYPE_STRING, "File name of a base image", NULL},
-    {"backing_fmt", OPTION_TYPE_STRING, "Image format of the base image", NULL},
-    {"data_file", OPTION_TYPE_STRING, "File name of an external data file", NULL},
-    {"data_file_raw", OPTION_TYPE_BOOL, "The external data file must stay valid as a raw image", NULL},
-    {"lazy_refcounts", OPTION_TYPE_BOOL, "Postpone refcount updates", "off"},
-    {"refcount_bits", OPTION_TYPE_NUMBER, "Width of a reference count entry in bits", "16"},
+    QCOW2_COMMON_OPTIONS,
     {NULL, 0, NULL, NULL},
 };
 
@@ -48,14 +52,7 @@ const option_desc qcow2_amend_options[] = {
     {"encrypt.new-secret", OPTION_TYPE_STRING, "New secret to set in the matching keyslots. Empty string to erase",
      NULL},
     {"encrypt.iter-time", OPTION_TYPE_NUMBER, "Time to spend in PBKDF in milliseconds", NULL},
-    {"size", OPTION_TYPE_SIZE, "Virtual disk size", NULL},
-    {"compat", OPTION_TYPE_STRING, "Compatibility level (v2 [0.10] or v3 [1.1])", NULL},
-    {"backing_file", OPTION_TYPE_STRING, "File name of a base image", NULL},
-    {"backing_fmt", OPTION_TYPE_STRING, "Image format of the base image", NULL},
-    {"data_file", OPTION_TYPE_STRING, "File name of an external data file", NULL},
-    {"data_file_raw", OPTION_TYPE_BOOL, "The external data file must stay valid as a raw image", NULL},
-    {"lazy_refcounts", OPTION_TYPE_BOOL, "Postpone refcount updates", "off"},
-    {"refcount_bits", OPTION_TYPE_NUMBER, "Width of a reference count entry in bits", "16"},
+    QCOW2_COMMON_OPTIONS,
     {NULL, 0, NULL, NULL},
 };
 

@@ -410,6 +410,19 @@ out:
     return ret;
 }
 
+/* Index of the first snapshot whose id and name match (NULL matches anything, but not both
+ * NULL), or -1. */
+static long qcow2_snapshot_match(const qcow2_snapshot *table, size_t n, const char *id, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool id_ok = id == NULL || strcmp(table[i].id, id) == 0;
+        bool name_ok = name == NULL || strcmp(table[i].name, name) == 0;
+        if ((id || name) && id_ok && name_ok)
+            return (long)i;
+    }
+    return -1;
+}
+
 /* Deletes the snapshot matching id and name (either may be NULL) (qemu's qcow2_snapshot_delete). */
 int qcow2_snapshot_delete(block_node *node, const char *id, const char *name, error **errp)
 {
@@ -420,13 +433,7 @@ int qcow2_snapshot_delete(block_node *node, const char *id, const char *name, er
     int ret = -1;
     if (qcow2_snapshots_read(node, &table, &n, &size, errp) < 0)
         return -1;
-    long index = -1;
-    for (size_t i = 0; i < n && index < 0; i++) {
-        bool id_ok = id == NULL || strcmp(table[i].id, id) == 0;
-        bool name_ok = name == NULL || strcmp(table[i].name, name) == 0;
-        if ((id || name) && id_ok && name_ok)
-            index = (long)i;
-    }
+    long index = qcow2_snapshot_match(table, n, id, name);
     if (index < 0) {
         error_set(errp, "Can't find the snapshot");
         goto out;
@@ -477,13 +484,7 @@ int qcow2_snapshot_load(block_node *node, const char *id, const char *name, erro
         return error_set(errp, "Device is not readonly");
     if (qcow2_snapshots_read(node, &table, &n, &size, errp) < 0)
         return -1;
-    long index = -1;
-    for (size_t i = 0; i < n && index < 0; i++) {
-        bool id_ok = id == NULL || strcmp(table[i].id, id) == 0;
-        bool name_ok = name == NULL || strcmp(table[i].name, name) == 0;
-        if ((id || name) && id_ok && name_ok)
-            index = (long)i;
-    }
+    long index = qcow2_snapshot_match(table, n, id, name);
     if (index < 0) {
         error_set(errp, "Can't find snapshot");
         goto out;
