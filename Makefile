@@ -19,7 +19,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 DEB_PACKAGES := gcc make zlib1g-dev libzstd-dev libssl-dev libcmocka-dev python3 python3-pytest clang \
 	libclang-rt-14-dev afl++ strace qemu-utils bzip2
 
-.PHONY: all deps asan check unit iotests golden fuzz afl fuzz-replay fuzz-smoke bench clean demo
+.PHONY: all deps asan check unit iotests golden fuzz afl fuzz-replay fuzz-smoke bench clean demo difftest
 
 all: deps $(BUILD)/qemu-img $(BUILD)/qimg-io
 
@@ -37,7 +37,7 @@ deps:
 		fi; \
 	fi
 
-$(BUILD)/obj/%.o: %.c $(HEADERS)
+$(BUILD)/obj/%.o: %.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
 
@@ -76,6 +76,15 @@ iotests: all
 
 bench: all
 	@python3 ci/bench.py
+
+# Differential sweep against upstream qemu-img 10.2 (not part of make check; skips without an oracle).
+ORACLE ?= ../shared/oracle/qemu-img
+SEED ?= 1
+COUNT ?= 2000
+FORMATS ?= raw,qcow2
+difftest: all
+	@python3 tools/difftest/difftest.py --oracle '$(ORACLE)' --qemu-img $(BUILD)/qemu-img --seed $(SEED) \
+		--count $(COUNT) --formats '$(FORMATS)' -j 2 $(if $(COMMAND),--command $(COMMAND))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-afl build-unit build-replay

@@ -32,6 +32,10 @@ REFERENCE = os.path.join(HERE, "reference")
 CASES_DIR = os.path.join(REFERENCE, "cases")
 FIXTURES_DIR = os.path.join(REFERENCE, "fixtures")
 GROUPS_FILE = os.path.join(REFERENCE, "GROUPS")
+# Transcripts the project recorded itself with the oracle (tools/difftest --record): same format,
+# own fixtures, always counted (group "recorded").
+RECORDED = os.path.join(HERE, "recorded")
+RECORDED_GROUP = "recorded"
 BUILT_FILE = os.path.join(HERE, "groups-built")
 PASSING_FILE = os.path.join(HERE, "passing.txt")
 PASSING_HEADER = ("# golden/passing.txt — every golden case that has ever passed, sorted; golden/run.py fails when one of "
@@ -90,7 +94,12 @@ def normalise(text, sandbox, loose):
 
 
 def load_groups():
+    """Case name -> group: GROUPS of the reference, and "recorded" for golden/recorded."""
     groups = {}
+    recorded_cases = os.path.join(RECORDED, "cases")
+    if os.path.isdir(recorded_cases):
+        for entry in os.listdir(recorded_cases):
+            groups["recorded/" + entry.replace("__", "/")] = RECORDED_GROUP
     with open(GROUPS_FILE) as fh:
         for line in fh:
             if not line.strip() or line.startswith("#"):
@@ -108,12 +117,19 @@ def read_list(path):
 
 
 def load_cases():
+    """Every case of golden/reference and golden/recorded; each remembers its fixtures folder."""
     cases = []
-    for entry in sorted(os.listdir(CASES_DIR)):
-        path = os.path.join(CASES_DIR, entry, "case.json")
-        if os.path.isfile(path):
-            with open(path) as fh:
-                cases.append(json.load(fh))
+    for root in (REFERENCE, RECORDED):
+        cases_dir = os.path.join(root, "cases")
+        if not os.path.isdir(cases_dir):
+            continue
+        for entry in sorted(os.listdir(cases_dir)):
+            path = os.path.join(cases_dir, entry, "case.json")
+            if os.path.isfile(path):
+                with open(path) as fh:
+                    case = json.load(fh)
+                case["fixtures_dir"] = os.path.join(root, "fixtures")
+                cases.append(case)
     return cases
 
 
@@ -152,7 +168,7 @@ def run_case(case, link, work, timeout=LINE_TIMEOUT):
     sandbox = tempfile.mkdtemp(prefix="s-", dir=work)
     try:
         if case.get("fixture"):
-            tarball = os.path.join(FIXTURES_DIR, case["fixture"] + ".tgz")
+            tarball = os.path.join(case.get("fixtures_dir", FIXTURES_DIR), case["fixture"] + ".tgz")
             p = subprocess.run(["tar", "--sparse", "-xzf", tarball, "-C", sandbox], capture_output=True)
             if p.returncode != 0:
                 result.error = f"cannot unpack fixture {case['fixture']}: {p.stderr.decode(errors='replace').strip()}"
@@ -229,7 +245,7 @@ def main():
             sys.exit(f"golden/run.py: {tool} is missing (post lines need Debian's qemu-utils): run make deps")
 
     groups = load_groups()
-    built = set(read_list(a.groups_built))
+    built = set(read_list(a.groups_built)) | {RECORDED_GROUP}
     passing = set(read_list(a.passing))
     cases = load_cases()
     if a.group:
