@@ -195,6 +195,22 @@ void cli_progress_update(uint64_t done, uint64_t total)
     }
 }
 
+void cli_progress_add(uint64_t part, uint64_t total)
+{
+    /* qemu's arithmetic, in single precision: the step's share in percent, then added as
+     * share / 100 * 100.  The sum of the shares may end just short of 100. */
+    float share = total ? ((float)part / (float)total) * 100 : 100.0f;
+    float current = cli_progress_state.current + share / 100 * 100;
+    if (current > 100)
+        current = 100;
+    cli_progress_state.current = current;
+    if (current > cli_progress_state.last_printed + 1 || current < cli_progress_state.last_printed - 1 ||
+        current == 0 || current == 100 || cli_progress_state.print_pending) {
+        cli_progress_state.last_printed = current;
+        cli_progress_show();
+    }
+}
+
 void cli_progress_end(void)
 {
     if (cli_progress_state.enabled) {

@@ -85,6 +85,9 @@ void cli_progress_begin(bool enabled);
 /* Reports done/total; prints when the percentage moved by at least 1% (or on SIGUSR1). */
 void cli_progress_update(uint64_t done, uint64_t total);
 /* Prints the final state ("    (100.00/100%)\n") when enabled. */
+/* Adds a step of part units out of total to the progress, summing shares in float as qemu's
+ * compare does (so the last line may stay below 100%). */
+void cli_progress_add(uint64_t part, uint64_t total);
 void cli_progress_end(void);
 
 #endif

@@ -118,6 +118,12 @@ static int compare_image_status_get(compare_image *image, uint64_t offset, block
     return 0;
 }
 
+/* Offsets in whole 512-byte sectors, the unit of qemu's compare progress. */
+static uint64_t compare_sectors(uint64_t bytes)
+{
+    return (bytes + 511) / 512;
+}
+
 /* Walks both images over their common length; returns the exit code (0 when still identical). */
 static int compare_range_walk(compare_image *a, compare_image *b, bool strict, bool quiet, uint8_t *buf_a,
                                uint8_t *buf_b, uint64_t progress_total, uint64_t *offset_out)
@@ -168,7 +174,7 @@ static int compare_range_walk(compare_image *a, compare_image *b, bool strict, b
                 goto cleanup;
         }
         offset += chunk;
-        cli_progress_update(offset, progress_total);
+        cli_progress_add(compare_sectors(offset) - compare_sectors(offset - chunk), compare_sectors(progress_total));
     }
 cleanup:
     *offset_out = offset;
@@ -194,7 +200,7 @@ static int compare_tail_check(compare_image *longer, uint64_t offset, bool quiet
                 goto cleanup;
         }
         offset += chunk;
-        cli_progress_update(offset, progress_total);
+        cli_progress_add(compare_sectors(offset) - compare_sectors(offset - chunk), compare_sectors(progress_total));
     }
 cleanup:
     return ret;
