@@ -173,12 +173,17 @@ static void cli_progress_show(void)
     }
 }
 
-void cli_progress_begin(bool enabled)
+void cli_progress_arm(bool enabled)
 {
     cli_progress_state.enabled = enabled;
     cli_progress_state.current = 0;
     cli_progress_state.last_printed = 0;
     signal(SIGUSR1, cli_progress_signal);
+}
+
+void cli_progress_begin(bool enabled)
+{
+    cli_progress_arm(enabled);
     cli_progress_show();
 }
 

@@ -82,6 +82,9 @@ block_node *cli_image_open(const char *filename, const char *format, bool image_
 /* ---- progress (-p) ---- */
 /* Starts progress output when enabled: prints "    (0.00/100%)\r" and arms SIGUSR1 reporting. */
 void cli_progress_begin(bool enabled);
+/* Enables progress output without printing the first line yet (cli_progress_end still ends the
+ * line): for commands whose first line comes only once their images are open. */
+void cli_progress_arm(bool enabled);
 /* Reports done/total; prints when the percentage moved by at least 1% (or on SIGUSR1). */
 void cli_progress_update(uint64_t done, uint64_t total);
 /* Prints the final state ("    (100.00/100%)\n") when enabled. */

@@ -274,7 +274,7 @@ int cli_command_compare(int argc, char **argv)
     a.name = argv[optind];
     b.name = argv[optind + 1];
 
-    cli_progress_begin(progress);
+    cli_progress_arm(progress);
     int cache_flags;
     error *err = NULL;
     if (block_cache_mode_parse(cache, &cache_flags, &err) < 0) {
@@ -294,6 +294,7 @@ int cli_command_compare(int argc, char **argv)
         ret = 2;
         goto cleanup;
     }
+    cli_progress_begin(progress);
     a.size = (uint64_t)block_node_length(a.node);
     b.size = (uint64_t)block_node_length(b.node);
     buf_a = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
