@@ -192,6 +192,23 @@ class CommandBuilder:
         self.opts = []      # option groups, each a list of words
         self.args = []      # positional arguments
         self.read_write = False
+        self.image_opts = False
+
+    def image_arg(self, name):
+        """name as the command's image argument: mostly as it is, sometimes as an option string
+        (which turns --image-opts on for the whole command) or a json: filename."""
+        r = self.rng.random()
+        if r < 0.05:
+            self.image_opts = True
+            fmt = self.fmt_of(name)
+            return self.rng.choice([f"driver={fmt},file.filename={name}", f"file.filename={name}",
+                                    f"driver={fmt},file.driver=file,file.filename={name}", name,
+                                    f"driver={fmt},file.filename={name},bogus=1"])
+        if r < 0.08:
+            fmt = self.fmt_of(name)
+            return self.rng.choice([f'json:{{"driver":"{fmt}","file":{{"driver":"file","filename":"{name}"}}}}',
+                                    f'json:{{"file.filename":"{name}"}}', 'json:{"driver":', 'json:[]'])
+        return name
 
     def chance(self, p):
         return self.rng.random() < p
@@ -284,6 +301,8 @@ class CommandBuilder:
         """Shuffles option groups among themselves (positional order kept) and perturbs."""
         rng = self.rng
         opts = self.opts
+        if self.image_opts:
+            opts.append(["--image-opts"])
         rng.shuffle(opts)
         words = [w for group in opts for w in group]
         args = list(self.args)
@@ -323,7 +342,7 @@ def command_amend(b):
     b.maybe(0.1, "-p")
     b.maybe(0.2, "-q")
     b.object_option()
-    b.args = [img]
+    b.args = [b.image_arg(img)]
     b.read_write = True
 
 
@@ -346,7 +365,7 @@ def command_bench(b):
     b.cache_option("-t")
     b.maybe(0.1, "-U")
     b.maybe(0.3, "-q")
-    b.args = [img]
+    b.args = [b.image_arg(img)]
 
 
 def command_bitmap(b):
@@ -366,7 +385,7 @@ def command_bitmap(b):
         if action == "--add" and b.chance(0.3):
             b.add("-g", b.size_value(b.rng.choice([512, 4096, 65536, 1 * MIB, 2 ** 31, 100])))
     b.object_option()
-    b.args = [img, b.bitmap_name(img)]
+    b.args = [b.image_arg(img), b.bitmap_name(img)]
     b.read_write = True
 
 
@@ -381,7 +400,7 @@ def command_check(b):
     b.maybe(0.1, "-U")
     b.maybe(0.15, "-q")
     b.object_option()
-    b.args = [img]
+    b.args = [b.image_arg(img)]
 
 
 def command_commit(b):
@@ -401,7 +420,7 @@ def command_commit(b):
     b.maybe(0.15, "-p")
     b.maybe(0.2, "-q")
     b.object_option()
-    b.args = [img]
+    b.args = [b.image_arg(img)]
     b.read_write = True
 
 
@@ -416,7 +435,7 @@ def command_compare(b):
     b.maybe(0.1, "-p")
     b.maybe(0.2, "-q")
     b.object_option()
-    b.args = [one, two]
+    b.args = [b.image_arg(one), b.image_arg(two)]
 
 
 def command_convert(b):
@@ -462,7 +481,7 @@ def command_convert(b):
     b.maybe(0.2, "-q")
     b.maybe(0.05, "-U")
     b.object_option()
-    b.args = sources + [target]
+    b.args = [b.image_arg(s) for s in sources] + [target]
 
 
 def command_create(b):
@@ -495,7 +514,7 @@ def command_dd(b):
         b.add("-O", rng.choice(b.formats) if b.chance(0.95) else "bogus")
     b.maybe(0.05, "-U")
     b.object_option()
-    args = [f"if={src}", f"of={rng.choice(['out.img', 'dd.qcow2'])}"]
+    args = [f"if={b.image_arg(src)}", f"of={rng.choice(['out.img', 'dd.qcow2'])}"]
     if b.chance(0.6):
         args.append("bs=" + b.size_value(rng.choice([512, 4096, 65536, 1 * MIB])))
     if b.chance(0.4):
@@ -517,7 +536,7 @@ def command_info(b):
     b.cache_option("-t", 0.05)
     b.maybe(0.1, "-U")
     b.object_option()
-    b.args = [img]
+    b.args = [b.image_arg(img)]
 
 
 def command_map(b):
@@ -528,7 +547,7 @@ def command_map(b):
     b.maybe(0.15, "-l", b.size_value(b.rng.choice([0, 512, 65536, 1 * MIB])))
     b.maybe(0.1, "-U")
     b.object_option()
-    b.args = [img]
+    b.args = [b.image_arg(img)]
 
 
 def command_measure(b):
@@ -547,7 +566,7 @@ def command_measure(b):
         if info.get("snapshots") and b.chance(0.4):
             snap = b.snapshot_name(img)
             b.add("-l", rng.choice([snap, f"snapshot.name={snap}", "snapshot.id=1", "snapshot.id=9"]))
-        b.args = [img]
+        b.args = [b.image_arg(img)]
     if b.chance(0.3):
         b.add("-o", ",".join(b.create_options_for(target_fmt)))
     b.maybe(0.5, "--output", rng.choice(["human", "json", "bogus"]))
@@ -572,7 +591,7 @@ def command_rebase(b):
     b.maybe(0.15, "-p")
     b.maybe(0.2, "-q")
     b.object_option()
-    b.args = [img]
+    b.args = [b.image_arg(img)]
     b.read_write = True
 
 
@@ -597,9 +616,9 @@ def command_resize(b):
     b.maybe(0.2, "-q")
     b.object_option()
     if new.startswith("-") and b.chance(0.5):
-        b.args = [img, "--", new]
+        b.args = [b.image_arg(img), "--", new]
     else:
-        b.args = [img, new]
+        b.args = [b.image_arg(img), new]
     b.read_write = True
 
 
@@ -621,7 +640,7 @@ def command_snapshot(b):
     b.maybe(0.05, "-U")
     b.maybe(0.2, "-q")
     b.object_option()
-    b.args = [img]
+    b.args = [b.image_arg(img)]
 
 
 COMMAND_BUILDERS = {name: globals()["command_" + name] for name in COMMANDS}
