@@ -20,8 +20,11 @@ static int raw_open(block_node *node, option_list *options, int flags, error **e
         if (strcmp(key, "offset") != 0 && strcmp(key, "size") != 0)
             return error_set(errp, "Block format 'raw' does not support the option '%s'", key);
     }
-    node->size = (uint64_t)block_node_length(node->file);
+    /* qemu counts a raw image in whole 512-byte sectors: a partial last sector reads as zeroes. */
+    node->size = ((uint64_t)block_node_length(node->file) + 511) & ~(uint64_t)511;
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
+    /* A probed image checks what writes put into block 0, so it takes requests in whole sectors. */
+    node->request_alignment = (flags & BLOCK_OPEN_PROBED) ? 512 : 1;
     if ((flags & BLOCK_OPEN_PROBED) && (flags & BLOCK_OPEN_READ_WRITE)) {
         report_text("WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
                     "         Automatically detecting the format is dangerous for raw images, write operations on "
@@ -112,6 +115,7 @@ static int raw_create(const char *filename, const option_list *options, error **
 
 const block_driver block_driver_raw = {
     .format_name = "raw",
+    .shares_child_permissions = true,
     .probe = raw_probe,
     .open = raw_open,
     .read = raw_read,
