@@ -1,7 +1,7 @@
 # iotests/test_file_protocol.py — the file and host_device protocols, the raw format and `info --limits` against
 # qemu-img 10.2.2: opening directories, devices, empty and protocol-prefixed names, json: syntax errors, the
 # protocol's runtime options and every node's generic options (in qemu's order of checks), creation errors
-# (EFBIG wording, extent size hints, preallocation), block limits and lock bytes (spec/architecture.md §Tests,
+# (EFBIG wording, extent size hints, preallocation), raw windows, block limits and lock bytes (spec/architecture.md §Tests,
 # §Opening images). Every expected stdout, stderr and exit code below was produced by the 10.2.2 binary.
 import fcntl
 import os
@@ -15,7 +15,7 @@ F_OFD_SETLK = 37  # Linux: an open-file-description lock, the kind qemu takes
 
 def setup_files(qimg, steps):
     """Builds the files a case starts from: r.img (raw 1M), q.img (qcow2 1M), ov.img (qcow2 over raw r.img),
-    d (a folder), e.img (empty), one.raw (one byte)."""
+    d (a folder), e.img (empty), one.raw (one byte); "data" puts 8 bytes at 4096 of r.img."""
     for step in steps:
         if step == "d":
             os.mkdir(qimg.path("d"))
@@ -23,6 +23,8 @@ def setup_files(qimg, steps):
             open(qimg.path("e.img"), "wb").close()
         elif step == "one":
             qimg.write("one.raw", 0, b"x")
+        elif step == "data":
+            qimg.write("r.img", 4096, b"abcdefgh")
         elif step == "r":
             qimg.ok("create", "-q", "-f", "raw", "r.img", "1M")
         elif step == "q":
@@ -249,6 +251,25 @@ LOCKS_CASES = [
 ]
 
 
+# The raw format's offset and size options: a window of the file, named by the json: of its options.
+RAW_CASES = [
+    (['r', 'data'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,offset=512'], None, 0, 'image: json:{"offset": "512", "driver": "raw", "file": {"driver": "file", "filename": "r.img"}}\nfile format: raw\nvirtual size: 1 MiB (1048064 bytes)\ndisk size: 8 KiB\nChild node \'/file\':\n    filename: r.img\n    protocol type: file\n    file length: 1 MiB (1048576 bytes)\n    disk size: 8 KiB\n', ''),
+    (['r', 'data'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,offset=512,size=4096'], None, 0, 'image: json:{"offset": "512", "driver": "raw", "size": "4096", "file": {"driver": "file", "filename": "r.img"}}\nfile format: raw\nvirtual size: 4 KiB (4096 bytes)\ndisk size: 8 KiB\nChild node \'/file\':\n    filename: r.img\n    protocol type: file\n    file length: 1 MiB (1048576 bytes)\n    disk size: 8 KiB\n', ''),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,offset=100'], None, 0, 'image: json:{"offset": "100", "driver": "raw", "file": {"driver": "file", "filename": "r.img"}}\nfile format: raw\nvirtual size: 1 MiB (1048576 bytes)\ndisk size: 4 KiB\nChild node \'/file\':\n    filename: r.img\n    protocol type: file\n    file length: 1 MiB (1048576 bytes)\n    disk size: 4 KiB\n', ''),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,size=bogus,offset=bogus'], None, 1, '', "qemu-img: Could not open 'driver=raw,file.filename=r.img,size=bogus,offset=bogus': Parameter 'offset' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.\n"),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,size=-1'], None, 1, '', "qemu-img: Could not open 'driver=raw,file.filename=r.img,size=-1': Value '-1' is out of range for parameter 'size'\n"),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,offset=2M,size=1000'], None, 1, '', "qemu-img: Could not open 'driver=raw,file.filename=r.img,offset=2M,size=1000': Offset (2097152) cannot be greater than size of the containing file (1048576)\n"),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,size=2000000'], None, 1, '', "qemu-img: Could not open 'driver=raw,file.filename=r.img,size=2000000': The sum of offset (0) and size (2000000) has to be smaller or equal to the  actual size of the containing file (1048576)\n"),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,size=1000'], None, 1, '', "qemu-img: Could not open 'driver=raw,file.filename=r.img,size=1000': Specified size is not multiple of 512\n"),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,bogus=1,offset=2M'], None, 1, '', "qemu-img: Could not open 'driver=raw,file.filename=r.img,bogus=1,offset=2M': Offset (2097152) cannot be greater than size of the containing file (1048576)\n"),
+    (['r'], ['info', '--image-opts', 'driver=raw,file.filename=r.img,offset=1M,size=0'], None, 0, 'image: json:{"offset": "1M", "driver": "raw", "size": "0", "file": {"driver": "file", "filename": "r.img"}}\nfile format: raw\nvirtual size: 0 B (0 bytes)\ndisk size: 4 KiB\nChild node \'/file\':\n    filename: r.img\n    protocol type: file\n    file length: 1 MiB (1048576 bytes)\n    disk size: 4 KiB\n', ''),
+    (['r', 'data'], ['map', '--output=json', '--image-opts', 'driver=raw,file.filename=r.img,offset=1024,size=8192'], None, 0, '[{ "start": 0, "length": 7168, "depth": 0, "present": true, "zero": false, "data": true, "compressed": false, "offset": 1024},\n{ "start": 7168, "length": 1024, "depth": 0, "present": true, "zero": true, "data": false, "compressed": false, "offset": 8192}]\n', ''),
+    (['r'], ['resize', '--image-opts', 'driver=raw,file.filename=r.img,size=4096', '8192'], None, 1, '', 'qemu-img: Cannot resize fixed-size raw disks\n'),
+    (['r', 'data'], ['compare', '--image-opts', 'driver=raw,file.filename=r.img,offset=4096,size=512', 'driver=raw,file.filename=r.img,offset=4096,size=512'], None, 0, 'Images are identical.\n', ''),
+    (['one'], ['info', '-f', 'raw', 'one.raw'], None, 0, "image: one.raw\nfile format: raw\nvirtual size: 512 B (512 bytes)\ndisk size: 4 KiB\nChild node '/file':\n    filename: one.raw\n    protocol type: file\n    file length: 512 B (512 bytes)\n    disk size: 4 KiB\n", ''),
+    (['one'], ['map', '-f', 'raw', 'one.raw'], None, 0, 'Offset          Length          Mapped to       File\n0               0x1             0               one.raw\n', ''),
+]
+
 @pytest.mark.parametrize("setup,args,lock,rc,stdout,stderr", OPEN_CASES, ids=[case_id(c) for c in OPEN_CASES])
 def test_open(qimg, setup, args, lock, rc, stdout, stderr):
     run_case(qimg, setup, args, lock, rc, stdout, stderr)
@@ -276,4 +297,9 @@ def test_limits(qimg, setup, args, lock, rc, stdout, stderr):
 
 @pytest.mark.parametrize("setup,args,lock,rc,stdout,stderr", LOCKS_CASES, ids=[case_id(c) for c in LOCKS_CASES])
 def test_locks(qimg, setup, args, lock, rc, stdout, stderr):
+    run_case(qimg, setup, args, lock, rc, stdout, stderr)
+
+
+@pytest.mark.parametrize("setup,args,lock,rc,stdout,stderr", RAW_CASES, ids=[case_id(c) for c in RAW_CASES])
+def test_raw(qimg, setup, args, lock, rc, stdout, stderr):
     run_case(qimg, setup, args, lock, rc, stdout, stderr)
