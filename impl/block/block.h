@@ -28,6 +28,8 @@ enum {
     BLOCK_OPEN_REPAIR = 1 << 9,       /* check -r: opened read-write to repair */
     BLOCK_OPEN_NO_RESIZE_SHARE = 1 << 10, /* take (and refuse to share) the resize permission */
     BLOCK_OPEN_UNMAP = 1 << 11,       /* discard=unmap: clusters freed by the format are punched in the file */
+    BLOCK_OPEN_WRITABLE_ASKED = 1 << 12, /* read-only=off given: force-share=on is refused */
+    BLOCK_OPEN_NO_WRITE_SHARE = 1 << 13, /* the user lets nobody write or resize (convert sources, and their chains) */
 };
 
 /* ---- write flags ---- */
@@ -152,6 +154,7 @@ struct block_driver {
     bool supports_backing;     /* format can have a backing file */
     bool is_read_only_format;  /* bochs, cloop, dmg */
     bool is_filter;
+    bool shares_child_permissions; /* raw: the file child takes only what the image's user asks for */
 
     /* Probe: a score 0..100 that the first bytes (buf_size may be < 2048) are this format. */
     int (*probe)(const uint8_t *buf, size_t buf_size, const char *filename);

@@ -1,5 +1,6 @@
 /* info.c — BlockGraphInfo trees for info (spec/architecture.md §Block layer). */
 #include "info.h"
+#include "file.h"
 #include "open.h"
 
 #include <stdlib.h>
@@ -22,23 +23,31 @@ json_value *block_snapshot_describe(const snapshot_info *sn)
     return o;
 }
 
+/* The buffer alignment a node's I/O needs: a protocol's own, a format's the largest of its children's. */
+static uint32_t block_node_memory_alignment(const block_node *node)
+{
+    if (node->driver->is_protocol)
+        return file_node_memory_alignment(node);
+    uint32_t alignment = node->file ? block_node_memory_alignment(node->file) : 1;
+    for (size_t i = 0; i < node->child_count; i++) {
+        uint32_t child = block_node_memory_alignment(node->children[i].node);
+        alignment = child > alignment ? child : alignment;
+    }
+    return alignment;
+}
+
 /* The I/O limits qemu reports for a node: alignment of requests and memory, the iovec count, and
  * for formats with clusters the cluster as discard and zero-write alignment. */
 static json_value *block_node_limits_describe(block_node *node, uint64_t cluster_size)
 {
     json_value *o = json_object_new();
-    uint32_t alignment = node->request_alignment ? node->request_alignment : 1;
-    block_node *bottom = node;
-    while (bottom->file)
-        bottom = bottom->file;
-    uint32_t memory_alignment = bottom->request_alignment > 1 ? 512 : 1;
-    json_object_set_uint(o, "request-alignment", node->driver->is_protocol ? alignment : 1);
+    json_object_set_uint(o, "request-alignment", node->request_alignment ? node->request_alignment : 1);
     if (!node->driver->is_protocol && cluster_size) {
         json_object_set_uint(o, "discard-alignment", cluster_size);
         json_object_set_uint(o, "write-zeroes-alignment", cluster_size);
     }
     json_object_set_int(o, "max-iov", 1024);
-    json_object_set_uint(o, "min-mem-alignment", memory_alignment);
+    json_object_set_uint(o, "min-mem-alignment", block_node_memory_alignment(node));
     json_object_set_uint(o, "opt-mem-alignment", 4096);
     return o;
 }

@@ -43,17 +43,17 @@ int lock_bytes_acquire(int fd, int perm, int unshared, error **errp)
         int bit = 1 << i;
         int r = lock_byte_set(fd, LOCK_PERM_BASE + i, (perm & bit) ? F_RDLCK : F_UNLCK);
         if (r == -EAGAIN || r == -EACCES)
-            return error_set(errp, "Failed to lock byte %d", LOCK_PERM_BASE + i);
+            return error_set_errnum(errp, EAGAIN, "Failed to lock byte %d", LOCK_PERM_BASE + i);
         r = lock_byte_set(fd, LOCK_SHARED_BASE + i, (unshared & bit) ? F_RDLCK : F_UNLCK);
         if (r == -EAGAIN || r == -EACCES)
-            return error_set(errp, "Failed to lock byte %d", LOCK_SHARED_BASE + i);
+            return error_set_errnum(errp, EAGAIN, "Failed to lock byte %d", LOCK_SHARED_BASE + i);
     }
     for (int i = 0; i < LOCK_PERM_COUNT; i++) {
         int bit = 1 << i;
         if ((perm & bit) && lock_byte_is_taken(fd, LOCK_SHARED_BASE + i))
-            return error_set(errp, "Failed to get \"%s\" lock", lock_perm_names[i]);
+            return error_set_errnum(errp, EAGAIN, "Failed to get \"%s\" lock", lock_perm_names[i]);
         if ((unshared & bit) && lock_byte_is_taken(fd, LOCK_PERM_BASE + i))
-            return error_set(errp, "Failed to get shared \"%s\" lock", lock_perm_names[i]);
+            return error_set_errnum(errp, EAGAIN, "Failed to get shared \"%s\" lock", lock_perm_names[i]);
     }
     return 0;
 }

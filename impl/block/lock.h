@@ -15,7 +15,8 @@ enum {
 
 /* Takes the lock bytes for perm (held) and unshared (refused to others) on fd, then checks that
  * no other open file description holds a conflicting lock. Errors are qemu's:
- * 'Failed to get "write" lock' / 'Failed to get shared "write" lock'. */
+ * 'Failed to get "write" lock' / 'Failed to get shared "write" lock', with errnum EAGAIN (qemu takes
+ * locks once a whole image graph is open, so callers do not word them as a step's failure). */
 int lock_bytes_acquire(int fd, int perm, int unshared, error **errp);
 
 #endif

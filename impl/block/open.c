@@ -114,6 +114,31 @@ static void open_json_flatten(const json_value *object, const char *prefix, opti
     }
 }
 
+/* Puts a plain image name into options: its protocol prefix is resolved here ("file:x" opens x),
+ * and a protocol given with -f takes the name itself. */
+static int open_plain_name_options(const block_open_request *request, option_list *options, error **errp)
+{
+    const block_driver *format = NULL;
+    if (request->format && (format = block_driver_find(request->format)) == NULL)
+        return error_set(errp, "Unknown driver '%s'", request->format);
+    char *path = NULL;
+    const block_driver *protocol = file_protocol_resolve(request->filename, &path, errp);
+    if (protocol == NULL)
+        return -1;
+    bool prefixed = strcmp(path, request->filename) != 0;
+    if (format)
+        option_list_set(options, "driver", request->format);
+    if (format && format->is_protocol) {
+        option_list_set(options, "filename", path);
+    } else {
+        option_list_set(options, "file.filename", path);
+        if (prefixed)
+            option_list_set(options, "file.driver", protocol->protocol_name);
+    }
+    free(path);
+    return 0;
+}
+
 /* Parses the user's image name into an option list (driver, file.filename, ...). */
 static int open_request_options(const block_open_request *request, option_list *options, error **errp)
 {
@@ -122,46 +147,161 @@ static int open_request_options(const block_open_request *request, option_list *
             return -1;
     } else if (strncmp(request->filename, "json:", 5) == 0) {
         json_value *root = json_parse(request->filename + 5, errp);
-        if (root == NULL)
+        if (root == NULL) {
+            error_prepend(errp, "Could not parse the JSON options: ");
             return -1;
+        }
         if (root->type != JSON_OBJECT) {
             json_free(root);
-            return error_set(errp, "Could not parse the JSON options");
+            return error_set(errp, "Invalid JSON object given");
         }
         open_json_flatten(root, NULL, options);
         json_free(root);
     } else {
-        option_list_set(options, "file.filename", request->filename);
+        return open_plain_name_options(request, options, errp);
     }
     if (request->format) {
         if (option_list_get(options, "driver") && request->image_opts)
             return error_set(errp, "Cannot specify both 'driver' and 'format'");
         option_list_set(options, "driver", request->format);
     }
-    /* "filename" at the top level means the protocol's file name. */
-    const char *top = option_list_get(options, "filename");
-    if (top && !option_list_get(options, "file.filename")) {
-        char *copy = memory_strdup(top);
-        option_list_remove(options, "filename");
-        option_list_set(options, "file.filename", copy);
-        free(copy);
+    return 0;
+}
+
+/* ---- the options every node takes ---- */
+
+/* The on/off options of a node, parsed before the node (and its children) open, in qemu's order.
+ * They adjust *flags, which children inherit. */
+static int open_node_switches_take(option_list *options, int *flags, error **errp)
+{
+    static const char *const names[] = {"cache.no-flush", "auto-read-only", "read-only", "cache.direct", "force-share"};
+    bool given[5] = {false}, value[5] = {false};
+    for (size_t i = 0; i < 5; i++) {
+        const char *text = option_list_get(options, names[i]);
+        if (text == NULL)
+            continue;
+        if (option_value_parse_bool(names[i], text, &value[i], errp) < 0)
+            return -1;
+        given[i] = true;
+        option_list_remove(options, names[i]);
     }
-    const char *file_string = option_list_get(options, "file");
-    if (file_string && !option_list_get(options, "file.filename")) {
-        char *copy = memory_strdup(file_string);
-        option_list_remove(options, "file");
-        option_list_set(options, "file.filename", copy);
-        free(copy);
+    if (given[0])
+        *flags = value[0] ? (*flags | BLOCK_OPEN_NO_FLUSH) : (*flags & ~BLOCK_OPEN_NO_FLUSH);
+    if (given[3])
+        *flags = value[3] ? (*flags | BLOCK_OPEN_CACHE_DIRECT) : (*flags & ~BLOCK_OPEN_CACHE_DIRECT);
+    if (given[2] && value[2] && (*flags & BLOCK_OPEN_READ_WRITE))
+        return error_set(errp, "Block node is read-only");
+    if (given[2] && !value[2])
+        *flags |= BLOCK_OPEN_WRITABLE_ASKED;
+    if (given[4] && value[4]) {
+        if (*flags & (BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_WRITABLE_ASKED))
+            return error_set(errp, "force-share=on can only be used with read-only images");
+        *flags |= BLOCK_OPEN_FORCE_SHARE;
     }
     return 0;
 }
 
+/* qemu's rule for node names: a letter, then letters, digits, '-', '.' or '_'; at most 31 bytes. */
+static int open_node_name_check(const char *name, error **errp)
+{
+    bool valid = (name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z');
+    for (const char *c = name; valid && *c; c++)
+        valid = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                *c == '.' || *c == '_';
+    if (!valid)
+        return error_set(errp, "Invalid node-name: '%s'", name);
+    if (strlen(name) > 31)
+        return error_set(errp, "Node name too long");
+    return 0;
+}
+
+/* The node settings checked when the node itself opens: discard, detect-zeroes, node-name. */
+static int open_node_settings_take(option_list *options, int *flags, error **errp)
+{
+    const char *discard = option_list_get(options, "discard");
+    if (discard) {
+        if (strcmp(discard, "unmap") == 0 || strcmp(discard, "on") == 0)
+            *flags |= BLOCK_OPEN_UNMAP;
+        else if (strcmp(discard, "ignore") == 0 || strcmp(discard, "off") == 0)
+            *flags &= ~BLOCK_OPEN_UNMAP;
+        else
+            return error_set(errp, "Invalid discard option");
+    }
+    const char *zeroes = option_list_get(options, "detect-zeroes");
+    if (zeroes) {
+        if (strcmp(zeroes, "off") != 0 && strcmp(zeroes, "on") != 0 && strcmp(zeroes, "unmap") != 0)
+            return error_set(errp, "invalid parameter value: %s", zeroes);
+        if (strcmp(zeroes, "unmap") == 0 && !(*flags & BLOCK_OPEN_UNMAP))
+            return error_set(errp, "setting detect-zeroes to unmap is not allowed without setting discard "
+                                   "operation to unmap");
+    }
+    const char *name = option_list_get(options, "node-name");
+    if (name && open_node_name_check(name, errp) < 0)
+        return -1;
+    option_list_remove(options, "discard");
+    option_list_remove(options, "detect-zeroes");
+    option_list_remove(options, "node-name");
+    return 0;
+}
+
+/* Moves the keys under prefix (without it) from options into a new list. */
+static option_list open_options_split(option_list *options, const char *prefix)
+{
+    option_list child = {0};
+    size_t length = strlen(prefix);
+    for (size_t i = 0; i < options->count;) {
+        const char *key = options->entries[i].key;
+        if (strncmp(key, prefix, length) == 0 && key[length] != '\0') {
+            option_list_set(&child, key + length, options->entries[i].value);
+            option_list_remove(options, key);
+        } else {
+            i++;
+        }
+    }
+    return child;
+}
+
+/* Opens a protocol node from its options (filename, driver, the protocol's own keys); the lock
+ * bytes are left to the caller. protocol NULL: the driver option or the file name decides. */
+static block_node *open_protocol_node(const block_driver *protocol, option_list *options, int flags, error **errp)
+{
+    if (open_node_settings_take(options, &flags, errp) < 0)
+        return NULL;
+    const char *name = option_list_get(options, "driver");
+    if (protocol == NULL && name) {
+        protocol = block_driver_find(name);
+        if (protocol == NULL) {
+            error_set(errp, "Unknown driver '%s'", name);
+            return NULL;
+        }
+        if (!protocol->is_protocol) {
+            error_set(errp, "A block device must be specified for \"file\"");
+            return NULL;
+        }
+    }
+    const char *filename = option_list_get(options, "filename");
+    if (protocol == NULL)
+        protocol = block_driver_find_protocol(filename ? filename : "");
+    block_node *node = block_node_new(protocol, filename ? filename : "");
+    node->flags = flags;
+    option_list_remove(options, "driver");
+    if (protocol->open(node, options, flags, errp) < 0) {
+        block_node_close(node);
+        return NULL;
+    }
+    return node;
+}
+
 block_node *block_protocol_open(const char *filename, int flags, error **errp)
 {
-    const block_driver *protocol = block_driver_find_protocol(filename);
-    block_node *node = block_node_new(protocol, filename);
+    char *path = NULL;
+    const block_driver *protocol = file_protocol_resolve(filename, &path, errp);
+    if (protocol == NULL)
+        return NULL;
+    block_node *node = block_node_new(protocol, path);
+    free(path);
     node->flags = flags;
-    if (protocol->open(node, NULL, flags, errp) < 0) {
+    if (protocol->open(node, NULL, flags, errp) < 0 || file_node_locks_commit(node, false, errp) < 0) {
         block_node_close(node);
         return NULL;
     }
@@ -184,11 +324,77 @@ block_node *block_format_open_on(const block_driver *driver, block_node *file, c
     return node;
 }
 
-/* Opens filename as a full image (protocol plus probed or given format), without backing. */
+/* The image is a protocol node itself (-f file, driver=file): it is the user of its locks. */
+static block_node *open_protocol_image(const block_driver *protocol, option_list *options, int flags,
+                                       error **errp)
+{
+    option_list_remove(options, "driver");
+    block_node *node = open_protocol_node(protocol, options, flags, errp);
+    if (node && file_node_locks_commit(node, true, errp) < 0) {
+        block_node_close(node);
+        return NULL;
+    }
+    return node;
+}
+
+/* Reads the first bytes of file and picks the format they show (raw when nothing else claims them). */
+static const block_driver *open_format_probe(block_node *file, int *flags, error **errp)
+{
+    uint8_t probe[OPEN_PROBE_BYTES];
+    uint64_t length = file->size;
+    size_t n = length < OPEN_PROBE_BYTES ? (size_t)length : OPEN_PROBE_BYTES;
+    memset(probe, 0, sizeof(probe));
+    if (n > 0 && block_node_read(file, 0, n, probe, errp) < 0) {
+        error_prepend(errp, "Could not read image for determining its format: ");
+        return NULL;
+    }
+    const block_driver *driver = block_driver_probe(probe, n, file->filename);
+    if (driver == NULL) {
+        error_set(errp, "Could not determine image format: No compatible driver found");
+        return NULL;
+    }
+    if (strcmp(driver->format_name, "raw") == 0)
+        *flags |= BLOCK_OPEN_PROBED;
+    return driver;
+}
+
+/* Opens the protocol child of a format node from the "file." options ("filename" too when a format
+ * is named); a "file" string would name another node, which qemu-img cannot have. */
+static block_node *open_file_child(const block_driver *driver, option_list *options, int flags, error **errp)
+{
+    const char *reference = option_list_get(options, "file");
+    if (reference) {
+        error_set(errp, "Cannot find device='%s' nor node-name='%s'", reference, reference);
+        return NULL;
+    }
+    const char *top_filename = option_list_get(options, "filename");
+    if (top_filename && driver && !option_list_get(options, "file.filename")) {
+        char *copy = memory_strdup(top_filename);
+        option_list_remove(options, "filename");
+        option_list_set(options, "file.filename", copy);
+        free(copy);
+    }
+    option_list child = open_options_split(options, "file.");
+    /* The child inherits discard=unmap; a bad value is the parent's error, reported later. */
+    const char *discard = option_list_get(options, "discard");
+    if (discard && (strcmp(discard, "unmap") == 0 || strcmp(discard, "on") == 0))
+        flags |= BLOCK_OPEN_UNMAP;
+    block_node *file = NULL;
+    if (driver == NULL && child.count == 0)
+        error_set(errp, "Must specify either driver or file");
+    else if (child.count == 0)
+        error_set(errp, "A block device must be specified for \"file\"");
+    else if (open_node_switches_take(&child, &flags, errp) == 0)
+        file = open_protocol_node(NULL, &child, flags, errp);
+    option_list_free(&child);
+    return file;
+}
+
+/* Opens an image from its options: the protocol child, then the given or probed format on it,
+ * then the lock bytes of the protocol node; no backing chain. */
 static block_node *open_image_node(option_list *options, int flags, error **errp)
 {
     const char *format = option_list_get(options, "driver");
-    const char *filename = option_list_get(options, "file.filename");
     const block_driver *driver = NULL;
     if (format) {
         driver = block_driver_find(format);
@@ -197,46 +403,24 @@ static block_node *open_image_node(option_list *options, int flags, error **errp
             return NULL;
         }
     }
-    if (filename == NULL) {
-        error_set(errp, "A block device must be specified for \"file\"");
-        return NULL;
-    }
-    if (driver && driver->is_protocol) {
-        return block_protocol_open(filename, flags, errp);
-    }
-    block_node *file = block_protocol_open(filename, flags, errp);
+    if (driver && driver->is_protocol)
+        return open_protocol_image(driver, options, flags, errp);
+    block_node *file = open_file_child(driver, options, flags, errp);
     if (file == NULL)
         return NULL;
-    if (driver == NULL) {
-        uint8_t probe[OPEN_PROBE_BYTES];
-        uint64_t length = file->size;
-        size_t n = length < OPEN_PROBE_BYTES ? (size_t)length : OPEN_PROBE_BYTES;
-        memset(probe, 0, sizeof(probe));
-        if (n > 0 && block_node_read(file, 0, n, probe, errp) < 0) {
-            error_prepend(errp, "Could not read image for determining its format: ");
-            block_node_close(file);
-            return NULL;
-        }
-        driver = block_driver_probe(probe, n, filename);
-        if (driver == NULL) {
-            error_set(errp, "Could not determine image format: No compatible driver found");
-            block_node_close(file);
-            return NULL;
-        }
-        if (strcmp(driver->format_name, "raw") == 0)
-            flags |= BLOCK_OPEN_PROBED;
+    if (open_node_settings_take(options, &flags, errp) < 0 ||
+        (driver == NULL && (driver = open_format_probe(file, &flags, errp)) == NULL)) {
+        block_node_close(file);
+        return NULL;
     }
-    option_list driver_options = {0};
-    for (size_t i = 0; i < options->count; i++) {
-        const char *key = options->entries[i].key;
-        if (strcmp(key, "driver") == 0 || strncmp(key, "file.", 5) == 0)
-            continue;
-        option_list_set(&driver_options, key, options->entries[i].value);
-    }
-    block_node *node = block_format_open_on(driver, file, filename, &driver_options, flags, errp);
-    option_list_free(&driver_options);
+    option_list_remove(options, "driver");
+    block_node *node = block_format_open_on(driver, file, file->filename, options, flags, errp);
     if (node == NULL) {
         block_node_close(file);
+        return NULL;
+    }
+    if (file_node_locks_commit(file, driver->shares_child_permissions, errp) < 0) {
+        block_node_close(node);
         return NULL;
     }
     return node;
@@ -282,7 +466,8 @@ static int open_backing_chain(block_node *node, int flags, int depth, error **er
 int block_backing_open(block_node *node, int flags, error **errp)
 {
     if (open_backing_chain(node, flags, 0, errp) < 0) {
-        error_prepend(errp, "Could not open backing file: ");
+        if (errp && *errp && (*errp)->errnum != EAGAIN)
+            error_prepend(errp, "Could not open backing file: ");
         return -1;
     }
     return 0;
@@ -295,39 +480,9 @@ block_node *block_image_open(const block_open_request *request, error **errp)
         return NULL;
     option_list options = {0};
     block_node *node = NULL;
-    if (open_request_options(request, &options, errp) < 0)
-        goto cleanup;
     int flags = request->flags | cache_flags;
-    bool direct = false, no_flush = false;
-    if (option_list_get_bool(&options, "cache.direct", false, &direct, errp) < 0 ||
-        option_list_get_bool(&options, "cache.no-flush", false, &no_flush, errp) < 0)
+    if (open_request_options(request, &options, errp) < 0 || open_node_switches_take(&options, &flags, errp) < 0)
         goto cleanup;
-    if (direct)
-        flags |= BLOCK_OPEN_CACHE_DIRECT;
-    if (no_flush)
-        flags |= BLOCK_OPEN_NO_FLUSH;
-    option_list_remove(&options, "cache.direct");
-    option_list_remove(&options, "cache.no-flush");
-    /* Protocol options this protocol accepts but has no use for. */
-    option_list_remove(&options, "file.aio");
-    option_list_remove(&options, "file.locking");
-    option_list_remove(&options, "file.driver");
-    option_list_remove(&options, "discard");
-    option_list_remove(&options, "detect-zeroes");
-    option_list_remove(&options, "read-only");
-    option_list_remove(&options, "node-name");
-    option_list_remove(&options, "auto-read-only");
-    for (size_t i = 0; i < options.count; i++) {
-        const char *key = options.entries[i].key;
-        if (strncmp(key, "file.", 5) == 0 && strcmp(key, "file.filename") != 0) {
-            error_set(errp, "Block protocol 'file' does not support the option '%s'", key + 5);
-            goto cleanup;
-        }
-    }
-    const char *share = option_list_get(&options, "force-share");
-    if (share && (strcmp(share, "on") == 0 || strcmp(share, "true") == 0))
-        flags |= BLOCK_OPEN_FORCE_SHARE;
-    option_list_remove(&options, "force-share");
     node = open_image_node(&options, flags, errp);
     if (node == NULL)
         goto cleanup;
@@ -357,7 +512,11 @@ int block_create_prepare(block_create_plan *plan, const char *filename, const ch
     const block_driver *driver = block_driver_find(format);
     if (driver == NULL)
         return error_set(errp, "Unknown file format '%s'", format);
-    const block_driver *protocol = block_driver_find_protocol(filename);
+    char *path = NULL;
+    const block_driver *protocol = file_protocol_resolve(filename, &path, errp);
+    free(path);
+    if (protocol == NULL)
+        return -1;
     if (driver->create_options == NULL || driver->create == NULL)
         return error_set(errp, "Format driver '%s' does not support image creation", driver->format_name);
     plan->driver = driver;
@@ -406,7 +565,7 @@ int block_create_prepare(block_create_plan *plan, const char *filename, const ch
         block_open_request request = {
             .filename = full,
             .format = backing_fmt,
-            .flags = BLOCK_OPEN_FORCE_SHARE,
+            .flags = BLOCK_OPEN_FORCE_SHARE | BLOCK_OPEN_NO_IO,
         };
         block_node *bs = block_image_open(&request, errp);
         free(full);

@@ -1,4 +1,5 @@
 /* registry.c — the table of every driver, lookup by name and format probing (spec/architecture.md §Block layer). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "block.h"
@@ -34,7 +35,7 @@ static void registry_fill(void)
     const block_driver *candidates[] = {
         &block_driver_qcow2, &block_driver_qed, &block_driver_qcow, &block_driver_vdi, &block_driver_vmdk,
         &block_driver_vpc, &block_driver_vhdx, &block_driver_parallels, &block_driver_luks, &block_driver_bochs,
-        &block_driver_cloop, &block_driver_dmg, &block_driver_raw, &block_driver_file,
+        &block_driver_cloop, &block_driver_dmg, &block_driver_raw, &block_driver_file, &block_driver_host_device,
     };
     int n = 0;
     for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) && n < REGISTRY_MAX; i++)
@@ -61,8 +62,10 @@ const block_driver *block_driver_find(const char *format_name)
 
 const block_driver *block_driver_find_protocol(const char *filename)
 {
-    (void)filename;
-    return &block_driver_file;
+    char *path = NULL;
+    const block_driver *protocol = file_protocol_resolve(filename, &path, NULL);
+    free(path);
+    return protocol ? protocol : &block_driver_file;
 }
 
 const block_driver *block_driver_probe(const uint8_t *buf, size_t buf_size, const char *filename)

@@ -781,7 +781,7 @@ static int convert_sources_open(convert_job *job, const convert_options *options
 {
     job->sources = memory_alloc_array(count, sizeof(*job->sources));
     job->source_count = count;
-    int flags = options->force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
+    int flags = options->force_share ? BLOCK_OPEN_FORCE_SHARE : BLOCK_OPEN_NO_WRITE_SHARE;
     for (size_t i = 0; i < count; i++) {
         convert_source *source = &job->sources[i];
         source->name = names[i];

@@ -1,5 +1,6 @@
 /* create.c — `qemu-img create`: a new image of any format, with -o options, backing file and size
  * (spec/architecture.md §Command line). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,19 @@ int cli_options_help_print(const char *filename, const char *format)
                "Specify the target filename to include those options.\n");
     option_desc_list_free(&descs);
     return 0;
+}
+
+/* qemu-img create words a failure caused by EFBIG as a size problem of the format, with a hint
+ * when the format has a cluster size to grow (qemu's bdrv_img_create). */
+static void create_size_error_reword(error *err, const block_create_plan *plan, const char *format)
+{
+    if (err == NULL || err->errnum != EFBIG)
+        return;
+    const option_desc *cluster = option_desc_list_find(&plan->descs, "cluster_size");
+    bool hint = cluster && (cluster->default_value || option_list_get(&plan->options, "cluster_size"));
+    free(err->message);
+    err->message = memory_printf("The image size is too large for file format '%s'%s", format,
+                                 hint ? " (try using a larger cluster size)" : "");
 }
 
 int cli_command_create(int argc, char **argv)
@@ -139,6 +153,7 @@ int cli_command_create(int argc, char **argv)
         fflush(stdout);
     }
     if (block_create_run(&plan, &err) < 0) {
+        create_size_error_reword(err, &plan, format);
         char *prefix = memory_printf("%s: ", filename);
         cli_error_report(err, prefix);
         free(prefix);

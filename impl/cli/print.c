@@ -108,7 +108,8 @@ static void print_snapshot_from_json(const json_value *o, snapshot_info *sn)
 void print_image_info_human(const json_value *info, int indentation, const char *path)
 {
     const json_value *children = json_object_get(info, "children");
-    bool protocol = children == NULL || children->item_count == 0;
+    /* The image itself is always an "image"; a child without children of its own is a protocol. */
+    bool protocol = indentation > 0 && (children == NULL || children->item_count == 0);
     char indent[64];
     snprintf(indent, sizeof(indent), "%*s", indentation * 4, "");
     const json_value *v;

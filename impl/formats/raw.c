@@ -1,9 +1,10 @@
-/* raw.c — the raw format: the virtual disk is the file itself (spec/architecture.md §Block layer). */
+/* raw.c — the raw format: the virtual disk is the file itself, or the window of it offset and size select (spec/architecture.md §Block layer). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../block/block.h"
 #include "../block/open.h"
+#include "../util/json.h"
 #include "../util/memory.h"
 #include "../util/report.h"
 
@@ -13,15 +14,74 @@ static int raw_probe(const uint8_t *buf, size_t buf_size, const char *filename)
     return 1;
 }
 
+/* A raw image may be a window of its file: offset bytes in, and (has_size) exactly size bytes long. */
+typedef struct raw_state {
+    uint64_t offset;
+    bool has_size;
+} raw_state;
+
+/* The window raw's offset and size options select, checked against the file as qemu checks it. */
+static int raw_window_parse(block_node *node, const option_list *options, raw_state *state, error **errp)
+{
+    uint64_t size = 0;
+    const char *size_text = option_list_get(options, "size");
+    if (option_list_get_size(options, "offset", 0, &state->offset, errp) < 0 ||
+        option_list_get_size(options, "size", 0, &size, errp) < 0)
+        return -1;
+    uint64_t file_length = (uint64_t)block_node_length(node->file);
+    if (state->offset > file_length)
+        return error_set(errp, "Offset (%llu) cannot be greater than size of the containing file (%llu)",
+                         (unsigned long long)state->offset, (unsigned long long)file_length);
+    state->has_size = size_text != NULL;
+    if (state->has_size && size > file_length - state->offset)
+        return error_set(errp, "The sum of offset (%llu) and size (%llu) has to be smaller or equal to the  actual "
+                               "size of the containing file (%llu)",
+                         (unsigned long long)state->offset, (unsigned long long)size, (unsigned long long)file_length);
+    if (state->has_size && size % 512 != 0)
+        return error_set(errp, "Specified size is not multiple of 512");
+    /* qemu counts a raw image in whole 512-byte sectors: a partial last sector reads as zeroes. */
+    node->size = state->has_size ? size : ((file_length - state->offset) + 511) & ~(uint64_t)511;
+    return 0;
+}
+
+/* With a window the image has no plain name: qemu shows it as the json: of its options. */
+static void raw_window_name(block_node *node, const option_list *options)
+{
+    json_value *root = json_object_new();
+    const char *offset = option_list_get(options, "offset");
+    const char *size = option_list_get(options, "size");
+    if (offset)
+        json_object_set_string(root, "offset", offset);
+    json_object_set_string(root, "driver", "raw");
+    if (size)
+        json_object_set_string(root, "size", size);
+    json_value *file = json_object_new();
+    json_object_set_string(file, "driver", node->file->driver->protocol_name);
+    json_object_set_string(file, "filename", node->file->filename);
+    json_object_set(root, "file", file);
+    char *text = json_print_compact(root);
+    free(node->filename);
+    node->filename = memory_printf("json:%s", text);
+    free(text);
+    json_free(root);
+}
+
 static int raw_open(block_node *node, option_list *options, int flags, error **errp)
 {
+    raw_state *state = memory_alloc_zero(sizeof(*state));
+    node->state = state;
+    if (raw_window_parse(node, options, state, errp) < 0)
+        return -1;
     for (size_t i = 0; i < options->count; i++) {
         const char *key = options->entries[i].key;
         if (strcmp(key, "offset") != 0 && strcmp(key, "size") != 0)
             return error_set(errp, "Block format 'raw' does not support the option '%s'", key);
     }
-    node->size = (uint64_t)block_node_length(node->file);
+    if (option_list_get(options, "offset") || option_list_get(options, "size"))
+        raw_window_name(node, options);
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
+    /* A probed image checks what writes put into block 0, so it takes requests in whole sectors. */
+    node->request_alignment = (flags & BLOCK_OPEN_PROBED) ? 512 : 1;
     if ((flags & BLOCK_OPEN_PROBED) && (flags & BLOCK_OPEN_READ_WRITE)) {
         report_text("WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
                     "         Automatically detecting the format is dangerous for raw images, write operations on "
@@ -32,9 +92,22 @@ static int raw_open(block_node *node, option_list *options, int flags, error **e
     return 0;
 }
 
+static void raw_close(block_node *node)
+{
+    free(node->state);
+    node->state = NULL;
+}
+
+/* Where offset of the image lies in the file. */
+static uint64_t raw_file_offset(const block_node *node, uint64_t offset)
+{
+    const raw_state *state = node->state;
+    return offset + (state ? state->offset : 0);
+}
+
 static int raw_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
 {
-    return block_node_read(node->file, offset, length, buf, errp);
+    return block_node_read(node->file, raw_file_offset(node, offset), length, buf, errp);
 }
 
 /* A probed raw image refuses a write that would make block 0 look like another format. */
@@ -57,17 +130,17 @@ static int raw_write(block_node *node, uint64_t offset, size_t length, const uin
 {
     if (raw_check_block_zero(node, offset, length, buf, errp) < 0)
         return -1;
-    return block_node_write(node->file, offset, length, buf, flags, errp);
+    return block_node_write(node->file, raw_file_offset(node, offset), length, buf, flags, errp);
 }
 
 static int raw_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp)
 {
-    return block_node_write_zeroes(node->file, offset, length, flags, errp);
+    return block_node_write_zeroes(node->file, raw_file_offset(node, offset), length, flags, errp);
 }
 
 static int raw_discard(block_node *node, uint64_t offset, uint64_t length, error **errp)
 {
-    return block_node_discard(node->file, offset, length, errp);
+    return block_node_discard(node->file, raw_file_offset(node, offset), length, errp);
 }
 
 static int raw_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out,
@@ -75,7 +148,7 @@ static int raw_block_status(block_node *node, uint64_t offset, uint64_t length, 
 {
     out->length = length;
     out->flags = BLOCK_STATUS_RAW | BLOCK_STATUS_OFFSET_VALID;
-    out->map_offset = offset;
+    out->map_offset = raw_file_offset(node, offset);
     out->map_node = node->file;
     return 0;
 }
@@ -83,7 +156,10 @@ static int raw_block_status(block_node *node, uint64_t offset, uint64_t length, 
 static int raw_truncate(block_node *node, uint64_t size, bool exact, block_preallocation prealloc,
                         bool shrink_allowed, error **errp)
 {
-    if (block_node_truncate(node->file, size, exact, prealloc, shrink_allowed, errp) < 0)
+    const raw_state *state = node->state;
+    if (state && state->has_size)
+        return error_set(errp, "Cannot resize fixed-size raw disks");
+    if (block_node_truncate(node->file, raw_file_offset(node, size), exact, prealloc, shrink_allowed, errp) < 0)
         return -1;
     node->size = size;
     return 0;
@@ -112,8 +188,10 @@ static int raw_create(const char *filename, const option_list *options, error **
 
 const block_driver block_driver_raw = {
     .format_name = "raw",
+    .shares_child_permissions = true,
     .probe = raw_probe,
     .open = raw_open,
+    .close = raw_close,
     .read = raw_read,
     .write = raw_write,
     .write_zeroes = raw_write_zeroes,

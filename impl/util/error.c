@@ -36,7 +36,20 @@ int error_set_errno(error **errp, int errnum, const char *fmt, ...)
     char *text = memory_vprintf(fmt, ap);
     va_end(ap);
     error_set(errp, "%s: %s", text, strerror(errnum));
+    (*errp)->errnum = errnum;
     free(text);
+    return -1;
+}
+
+int error_set_errnum(error **errp, int errnum, const char *fmt, ...)
+{
+    if (errp == NULL || *errp != NULL)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    error_set_va(errp, fmt, ap);
+    va_end(ap);
+    (*errp)->errnum = errnum;
     return -1;
 }
 

@@ -5,10 +5,12 @@
 #include <stdarg.h>
 
 /* An error: the message exactly as qemu-img words it (without the "qemu-img: " prefix),
- * plus an optional exit code hint (0 means "use the command's default"). */
+ * plus an optional exit code hint (0 means "use the command's default") and the errno the
+ * failure came from (0 when none; callers test it, never the text). */
 typedef struct error {
     char *message;
     int exit_code;
+    int errnum;
 } error;
 
 /* Sets *errp to a new error built from fmt when errp is not NULL and *errp is NULL.
@@ -18,6 +20,10 @@ int error_set_va(error **errp, const char *fmt, va_list ap);
 
 /* As error_set, with ": <strerror(errnum)>" appended (qemu's error_setg_errno). */
 int error_set_errno(error **errp, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* As error_set, recording errnum as the cause without adding its text (the message already
+ * says it, as qemu's "File too large" for -EFBIG). */
+int error_set_errnum(error **errp, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the message of *errp (when set) with the formatted text. */
 void error_prepend(error **errp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,7 @@
-/* json.c — JSON values, qemu-img's printer and a bounded parser (spec/architecture.md §JSON). */
+/* json.c — JSON values, qemu-img's printer and a bounded parser that words errors as qemu's (spec/architecture.md §JSON). */
 #include "json.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,27 +300,201 @@ char *json_print_compact(const json_value *value)
     return string_buffer_take(&sb);
 }
 
-/* ---- parser ---- */
+/* ---- parser ----
+ * As qemu reads JSON: a lexer splits the text into tokens (a character no token can hold is
+ * "stray"), the tokens of the first value are gathered until its brackets balance (or one closes
+ * too many), and only then are they parsed; text after that value is refused. */
+
+typedef enum json_token_kind {
+    JSON_TOKEN_PUNCT,   /* one of { } [ ] , : */
+    JSON_TOKEN_STRING,  /* text: the raw token, quotes included */
+    JSON_TOKEN_NUMBER,
+    JSON_TOKEN_KEYWORD, /* a run of letters */
+} json_token_kind;
+
+typedef struct json_token {
+    json_token_kind kind;
+    const char *text;
+    size_t length;
+} json_token;
 
 typedef struct json_parser {
     const char *text;
     size_t position;
+    json_token *tokens;
+    size_t token_count;
+    size_t next;        /* parser: the next token */
     error **errp;
     bool failed;
 } json_parser;
 
-static void json_parser_fail(json_parser *p, const char *what)
+static void json_parser_fail(json_parser *p, const char *fmt, const char *detail, size_t detail_length)
 {
-    if (!p->failed)
-        error_set(p->errp, "JSON parse error, %s", what);
+    if (p->failed)
+        return;
+    char *what = detail ? memory_printf(fmt, (int)detail_length, detail) : memory_strdup(fmt);
+    error_set(p->errp, "JSON parse error, %s", what);
+    free(what);
     p->failed = true;
 }
 
-static void json_skip_space(json_parser *p)
+static bool json_is_space(char c)
 {
-    while (p->text[p->position] == ' ' || p->text[p->position] == '\t' || p->text[p->position] == '\n' ||
-           p->text[p->position] == '\r')
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool json_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool json_is_letter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Length of the quoted string token at s; 0 when it never closes. */
+static size_t json_lex_string(const char *s)
+{
+    char quote = s[0];
+    for (size_t i = 1; s[i]; i++) {
+        if (s[i] == '\\' && s[i + 1])
+            i++;
+        else if (s[i] == quote)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Length of the number token at s (JSON's grammar); *bad receives the length of the refused
+ * text (through the offending character) when the number is malformed. */
+static size_t json_lex_number(const char *s, size_t *bad)
+{
+    size_t i = 0;
+    *bad = 0;
+    if (s[i] == '-')
+        i++;
+    if (s[i] == '0') {
+        i++;
+        if (json_is_digit(s[i])) {
+            *bad = i + 1;
+            return 0;
+        }
+    } else if (json_is_digit(s[i])) {
+        while (json_is_digit(s[i]))
+            i++;
+    } else {
+        *bad = s[i] ? i + 1 : i;
+        return 0;
+    }
+    if (s[i] == '.') {
+        i++;
+        if (!json_is_digit(s[i])) {
+            *bad = s[i] ? i + 1 : i;
+            return 0;
+        }
+        while (json_is_digit(s[i]))
+            i++;
+    }
+    if (s[i] == 'e' || s[i] == 'E') {
+        i++;
+        if (s[i] == '+' || s[i] == '-')
+            i++;
+        if (!json_is_digit(s[i])) {
+            *bad = s[i] ? i + 1 : i;
+            return 0;
+        }
+        while (json_is_digit(s[i]))
+            i++;
+    }
+    return i;
+}
+
+/* Reads the next token; false at the end of the text or (with the error set) at a stray character. */
+static bool json_lex_next(json_parser *p, json_token *token)
+{
+    while (json_is_space(p->text[p->position]))
         p->position++;
+    const char *s = p->text + p->position;
+    if (*s == '\0')
+        return false;
+    size_t length = 0, bad = 0;
+    token->text = s;
+    if (strchr("{}[],:", *s)) {
+        token->kind = JSON_TOKEN_PUNCT;
+        length = 1;
+    } else if (*s == '"' || *s == '\'') {
+        token->kind = JSON_TOKEN_STRING;
+        length = json_lex_string(s);
+        bad = length ? 0 : strlen(s);
+    } else if (*s == '-' || json_is_digit(*s)) {
+        token->kind = JSON_TOKEN_NUMBER;
+        length = json_lex_number(s, &bad);
+    } else if (json_is_letter(*s)) {
+        token->kind = JSON_TOKEN_KEYWORD;
+        while (json_is_letter(s[length]))
+            length++;
+    } else {
+        bad = 1;
+    }
+    if (bad) {
+        json_parser_fail(p, "stray '%.*s'", s, bad);
+        return false;
+    }
+    token->length = length;
+    p->position += length;
+    return true;
+}
+
+/* Gathers the tokens of the first value; -1 (error set) on a stray character, an empty text or
+ * text after the value. */
+static int json_tokens_gather(json_parser *p)
+{
+    size_t capacity = 0;
+    int braces = 0, brackets = 0;
+    bool complete = false;
+    json_token token;
+    while (json_lex_next(p, &token)) {
+        if (complete) {
+            error_set(p->errp, "Expecting at most one JSON value");
+            p->failed = true;
+            return -1;
+        }
+        if (p->token_count == capacity) {
+            capacity = capacity ? capacity * 2 : 64;
+            p->tokens = memory_realloc(p->tokens, capacity * sizeof(*p->tokens));
+        }
+        p->tokens[p->token_count++] = token;
+        if (token.kind == JSON_TOKEN_PUNCT) {
+            braces += token.text[0] == '{' ? 1 : token.text[0] == '}' ? -1 : 0;
+            brackets += token.text[0] == '[' ? 1 : token.text[0] == ']' ? -1 : 0;
+        }
+        complete = braces < 0 || brackets < 0 || (braces == 0 && brackets == 0);
+    }
+    if (p->failed)
+        return -1;
+    if (p->token_count == 0) {
+        error_set(p->errp, "Expecting a JSON value");
+        p->failed = true;
+        return -1;
+    }
+    /* An unfinished value is parsed all the same: it fails where its tokens run out. */
+    return 0;
+}
+
+/* The next token, or NULL (with "premature EOI") when the value's tokens ran out. */
+static const json_token *json_token_take(json_parser *p)
+{
+    if (p->next >= p->token_count) {
+        json_parser_fail(p, "premature EOI", NULL, 0);
+        return NULL;
+    }
+    return &p->tokens[p->next++];
+}
+
+static bool json_token_is(const json_token *token, char punct)
+{
+    return token->kind == JSON_TOKEN_PUNCT && token->text[0] == punct;
 }
 
 static void json_append_utf8(string_buffer *sb, uint32_t cp)
@@ -337,25 +512,19 @@ static void json_append_utf8(string_buffer *sb, uint32_t cp)
     string_buffer_append_length(sb, b, n);
 }
 
-static char *json_parse_string_text(json_parser *p)
+/* Decodes a string token (escapes included); NULL with the error set on a bad escape. */
+static char *json_string_decode(json_parser *p, const json_token *token)
 {
-    char quote = p->text[p->position++];
     string_buffer sb = {0};
-    for (;;) {
-        char c = p->text[p->position];
-        if (c == '\0') {
-            json_parser_fail(p, "missing closing quote");
-            string_buffer_free(&sb);
-            return NULL;
-        }
-        p->position++;
-        if (c == quote)
-            break;
+    const char *s = token->text + 1;
+    const char *end = token->text + token->length - 1;
+    while (s < end) {
+        char c = *s++;
         if (c != '\\') {
             string_buffer_append_length(&sb, &c, 1);
             continue;
         }
-        c = p->text[p->position++];
+        c = *s++;
         switch (c) {
         case '"': case '\'': case '\\': case '/': string_buffer_append_length(&sb, &c, 1); break;
         case 'b': string_buffer_append(&sb, "\b"); break;
@@ -365,14 +534,17 @@ static char *json_parse_string_text(json_parser *p)
         case 't': string_buffer_append(&sb, "\t"); break;
         case 'u': {
             uint32_t cp = 0;
+            const char *escape = s - 2;
             for (int i = 0; i < 4; i++) {
-                char h = p->text[p->position++];
+                char h = s < end ? *s++ : '\0';
                 cp <<= 4;
                 if (h >= '0' && h <= '9') cp |= (uint32_t)(h - '0');
                 else if (h >= 'a' && h <= 'f') cp |= (uint32_t)(h - 'a' + 10);
                 else if (h >= 'A' && h <= 'F') cp |= (uint32_t)(h - 'A' + 10);
                 else {
-                    json_parser_fail(p, "invalid escape sequence in string");
+                    size_t rest = (size_t)(token->text + token->length - escape);
+                    size_t length = rest < 6 ? rest : 6;
+                    json_parser_fail(p, "%.*s is not a valid Unicode character", escape, length);
                     string_buffer_free(&sb);
                     return NULL;
                 }
@@ -381,7 +553,7 @@ static char *json_parse_string_text(json_parser *p)
             break;
         }
         default:
-            json_parser_fail(p, "invalid escape sequence in string");
+            json_parser_fail(p, "invalid escape sequence in string", NULL, 0);
             string_buffer_free(&sb);
             return NULL;
         }
@@ -391,116 +563,162 @@ static char *json_parse_string_text(json_parser *p)
 
 static json_value *json_parse_value(json_parser *p, int depth);
 
-static json_value *json_parse_container(json_parser *p, int depth, bool object)
+/* The members of an object after its '{'. */
+static json_value *json_parse_object(json_parser *p, int depth)
 {
-    json_value *v = object ? json_object_new() : json_array_new();
-    char close = object ? '}' : ']';
-    p->position++;
-    json_skip_space(p);
-    if (p->text[p->position] == close) {
-        p->position++;
+    json_value *v = json_object_new();
+    if (p->next < p->token_count && json_token_is(&p->tokens[p->next], '}')) {
+        p->next++;
         return v;
     }
     for (;;) {
-        json_skip_space(p);
-        char *key = NULL;
-        if (object) {
-            char q = p->text[p->position];
-            if (q != '"' && q != '\'') {
-                json_parser_fail(p, "key is not a string in object");
-                goto fail;
-            }
-            key = json_parse_string_text(p);
-            if (key == NULL)
-                goto fail;
-            json_skip_space(p);
-            if (p->text[p->position] != ':') {
-                free(key);
-                json_parser_fail(p, "missing : in object pair");
-                goto fail;
-            }
-            p->position++;
+        const json_token *token = json_token_take(p);
+        if (token == NULL)
+            goto fail;
+        if (token->kind == JSON_TOKEN_PUNCT) {
+            json_parser_fail(p, "expecting value", NULL, 0);
+            goto fail;
+        }
+        if (token->kind != JSON_TOKEN_STRING) {
+            p->next--;
+            json_value *key_value = json_parse_value(p, depth + 1);
+            if (key_value != NULL)
+                json_parser_fail(p, "key is not a string in object", NULL, 0);
+            json_free(key_value);
+            goto fail;
+        }
+        char *key = json_string_decode(p, token);
+        if (key == NULL)
+            goto fail;
+        token = json_token_take(p);
+        if (token == NULL || !json_token_is(token, ':')) {
+            free(key);
+            if (token)
+                json_parser_fail(p, "missing : in object pair", NULL, 0);
+            goto fail;
         }
         json_value *item = json_parse_value(p, depth + 1);
-        if (item == NULL) {
+        if (item == NULL || json_object_get(v, key) != NULL) {
+            if (item)
+                json_parser_fail(p, "duplicate key", NULL, 0);
+            json_free(item);
             free(key);
             goto fail;
         }
-        if (object) {
-            json_object_set(v, key, item);
-            free(key);
-        } else {
-            json_array_append(v, item);
-        }
-        json_skip_space(p);
-        char c = p->text[p->position];
-        if (c == ',') {
-            p->position++;
-            continue;
-        }
-        if (c == close) {
-            p->position++;
+        json_object_set(v, key, item);
+        free(key);
+        token = json_token_take(p);
+        if (token == NULL)
+            goto fail;
+        if (json_token_is(token, '}'))
             return v;
+        if (!json_token_is(token, ',')) {
+            json_parser_fail(p, "expected separator in dict", NULL, 0);
+            goto fail;
         }
-        json_parser_fail(p, object ? "expecting ',' or '}'" : "expecting ',' or ']'");
-        goto fail;
     }
 fail:
     json_free(v);
     return NULL;
 }
 
+/* The items of an array after its '['. */
+static json_value *json_parse_array(json_parser *p, int depth)
+{
+    json_value *v = json_array_new();
+    if (p->next < p->token_count && json_token_is(&p->tokens[p->next], ']')) {
+        p->next++;
+        return v;
+    }
+    for (;;) {
+        json_value *item = json_parse_value(p, depth + 1);
+        if (item == NULL)
+            goto fail;
+        json_array_append(v, item);
+        const json_token *token = json_token_take(p);
+        if (token == NULL)
+            goto fail;
+        if (json_token_is(token, ']'))
+            return v;
+        if (!json_token_is(token, ',')) {
+            json_parser_fail(p, "expected separator in list", NULL, 0);
+            goto fail;
+        }
+    }
+fail:
+    json_free(v);
+    return NULL;
+}
+
+/* A number token: an integer when it fits int64 and has no fraction or exponent, else a double. */
+static json_value *json_number_decode(const json_token *token)
+{
+    char *text = memory_printf("%.*s", (int)token->length, token->text);
+    json_value *v = NULL;
+    if (strpbrk(text, ".eE") == NULL) {
+        errno = 0;
+        long long integer = strtoll(text, NULL, 10);
+        if (errno != ERANGE)
+            v = json_int_new(integer);
+    }
+    if (v == NULL)
+        v = json_double_new(strtod(text, NULL));
+    free(text);
+    return v;
+}
+
 static json_value *json_parse_value(json_parser *p, int depth)
 {
     if (depth > JSON_PARSE_DEPTH_MAX) {
-        json_parser_fail(p, "nesting too deep");
+        json_parser_fail(p, "nesting too deep", NULL, 0);
         return NULL;
     }
-    json_skip_space(p);
-    const char *s = p->text + p->position;
-    if (*s == '{' || *s == '[')
-        return json_parse_container(p, depth, *s == '{');
-    if (*s == '"' || *s == '\'') {
-        char *text = json_parse_string_text(p);
+    const json_token *token = json_token_take(p);
+    if (token == NULL)
+        return NULL;
+    switch (token->kind) {
+    case JSON_TOKEN_PUNCT:
+        if (json_token_is(token, '{'))
+            return json_parse_object(p, depth);
+        if (json_token_is(token, '['))
+            return json_parse_array(p, depth);
+        json_parser_fail(p, "expecting value", NULL, 0);
+        return NULL;
+    case JSON_TOKEN_STRING: {
+        char *text = json_string_decode(p, token);
         if (text == NULL)
             return NULL;
         json_value *v = json_string_new(text);
         free(text);
         return v;
     }
-    if (strncmp(s, "true", 4) == 0) { p->position += 4; return json_bool_new(true); }
-    if (strncmp(s, "false", 5) == 0) { p->position += 5; return json_bool_new(false); }
-    if (strncmp(s, "null", 4) == 0) { p->position += 4; return json_null_new(); }
-    if (*s == '-' || (*s >= '0' && *s <= '9')) {
-        char *end;
-        bool is_double = false;
-        for (const char *q = s + 1; (*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E' || *q == '+' || *q == '-'; q++)
-            if (*q == '.' || *q == 'e' || *q == 'E')
-                is_double = true;
-        if (!is_double) {
-            long long ll = strtoll(s, &end, 10);
-            p->position += (size_t)(end - s);
-            return json_int_new(ll);
-        }
-        double d = strtod(s, &end);
-        p->position += (size_t)(end - s);
-        return json_double_new(d);
+    case JSON_TOKEN_NUMBER:
+        return json_number_decode(token);
+    case JSON_TOKEN_KEYWORD:
+        if (token->length == 4 && strncmp(token->text, "true", 4) == 0)
+            return json_bool_new(true);
+        if (token->length == 5 && strncmp(token->text, "false", 5) == 0)
+            return json_bool_new(false);
+        if (token->length == 4 && strncmp(token->text, "null", 4) == 0)
+            return json_null_new();
+        json_parser_fail(p, "invalid keyword '%.*s'", token->text, token->length);
+        return NULL;
     }
-    json_parser_fail(p, *s ? "invalid keyword" : "unexpected end of input");
     return NULL;
 }
 
 json_value *json_parse(const char *text, error **errp)
 {
-    json_parser p = {.text = text, .position = 0, .errp = errp, .failed = false};
-    json_value *v = json_parse_value(&p, 0);
-    if (v == NULL)
-        return NULL;
-    json_skip_space(&p);
-    if (text[p.position] != '\0') {
+    json_parser p = {.text = text, .errp = errp};
+    json_value *v = NULL;
+    if (json_tokens_gather(&p) == 0)
+        v = json_parse_value(&p, 0);
+    if (v && p.next < p.token_count) {
+        /* A bracket closed too many: the value ended before its last token. */
         json_free(v);
-        json_parser_fail(&p, "trailing characters");
-        return NULL;
+        v = NULL;
+        json_parser_fail(&p, "expecting value", NULL, 0);
     }
+    free(p.tokens);
     return v;
 }

@@ -2,6 +2,7 @@
  * from the metadata (in the same walk order, with the same messages), compares it with the refcount blocks,
  * checks the COPIED flags, counts allocation statistics and repairs leaks and simple errors
  * (spec/qcow2.md §Invariants). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -654,7 +655,7 @@ static int qcow2_check_snapshot_table(block_node *node, check_result *result, er
                     (unsigned long long)(entries - QCOW2_MAX_SNAPSHOTS));
         s->nb_snapshots = 0;
         s->snapshots_offset = 0;
-        return error_set(errp, "File too large");
+        return error_set_errnum(errp, EFBIG, "File too large");
     }
     if ((uint64_t)INT64_MAX - entries * QCOW2_SNAPSHOT_HEADER_SIZE < s->snapshots_offset ||
         qcow2_offset_into_cluster(s, s->snapshots_offset)) {

@@ -1,5 +1,6 @@
 /* qcow2_cluster.c — qcow2 guest-to-host mapping: L1/L2 tables, entry types, reads, allocating writes with
  * copy-on-write, zero clusters, discard and block status (spec/qcow2.md §Tables, §L2 entries). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,7 +247,7 @@ int qcow2_l1_grow(block_node *node, uint64_t min_size, bool exact, error **errp)
     if (min_size <= s->l1_size)
         return 0;
     if (min_size > 0x7fffffffu / 8)
-        return error_set(errp, "File too large");
+        return error_set_errnum(errp, EFBIG, "File too large");
     uint64_t new_size = min_size;
     if (!exact) {
         new_size = s->l1_size ? s->l1_size : 1;
@@ -254,7 +255,7 @@ int qcow2_l1_grow(block_node *node, uint64_t min_size, bool exact, error **errp)
             new_size = (new_size * 3 + 1) / 2;
     }
     if (new_size > QCOW2_MAX_L1_BYTES / 8)
-        return error_set(errp, "File too large");
+        return error_set_errnum(errp, EFBIG, "File too large");
     raw = memory_alloc_zero(new_size * 8);
     for (uint64_t i = 0; i < s->l1_size; i++)
         endian_store_be64(raw + 8 * i, s->l1_table[i]);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "qcow2.h"
+#include "../../block/file.h"
 #include "../../block/open.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
@@ -242,7 +243,7 @@ int qcow2_create(const char *filename, const option_list *options, error **errp)
     bool created = false, data_created = false;
     int ret = -1;
 
-    if (block_file_create(filename, 0, BLOCK_PREALLOCATION_OFF, errp) < 0)
+    if (file_protocol_create_empty(filename, options, errp) < 0)
         return -1;
     created = true;
     const char *data_name = option_list_get(options, "data_file");
@@ -302,9 +303,9 @@ out:
     block_node_close(data);
     if (ret < 0) {
         if (created)
-            unlink(filename);
+            file_protocol_remove(filename);
         if (data_created)
-            unlink(data_name);
+            file_protocol_remove(data_name);
     }
     return ret;
 }

@@ -1,5 +1,6 @@
 /* qcow2_refcount.c — qcow2 reference counts: the refcount table and blocks, first-fit cluster allocation,
  * byte allocation for compressed data and freeing, in qemu's placement order (spec/qcow2.md §Refcounts). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,7 +121,7 @@ static int64_t qcow2_clusters_find_free(block_node *node, uint64_t size, error *
             return -1;
         found = refcount ? 0 : found + 1;
         if ((s->free_cluster_index << s->cluster_bits) >> s->cluster_bits != s->free_cluster_index)
-            return error_set(errp, "File too large");
+            return error_set_errnum(errp, EFBIG, "File too large");
     }
     return (int64_t)((s->free_cluster_index - count) << s->cluster_bits);
 }
@@ -150,14 +151,14 @@ static int64_t qcow2_refcount_area_place(block_node *node, uint64_t start_offset
     qcow2_refcount_metadata_size((int64_t)(start_offset / s->cluster_size + additional_clusters), s->cluster_size,
                                  s->refcount_order, !exact, &total_blocks);
     if (total_blocks > QCOW2_MAX_REFTABLE_BYTES)
-        return error_set(errp, "File too large");
+        return error_set_errnum(errp, EFBIG, "File too large");
     uint64_t area_index = (start_offset / s->cluster_size) / s->refcount_block_entries;
     uint64_t table_size = exact ? total_blocks : total_blocks + (total_blocks + 1) / 2;
     uint64_t per_cluster = s->cluster_size / 8;
     table_size = (table_size + per_cluster - 1) / per_cluster * per_cluster;
     uint64_t table_clusters = table_size * 8 / s->cluster_size;
     if (table_size > QCOW2_MAX_REFTABLE_BYTES)
-        return error_set(errp, "File too large");
+        return error_set_errnum(errp, EFBIG, "File too large");
 
     table = memory_alloc_array(table_size, 8);
     uint64_t max_used = 0;
@@ -295,7 +296,7 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
                            : ((uint64_t)new_block >> s->cluster_bits) + 1;
     uint64_t blocks_used = (highest + s->refcount_block_entries - 1) / s->refcount_block_entries;
     if (blocks_used > QCOW2_MAX_REFTABLE_BYTES / 8) {
-        error_set(errp, "File too large");
+        error_set_errnum(errp, EFBIG, "File too large");
         return NULL;
     }
     uint64_t meta_offset = blocks_used * s->refcount_block_entries * s->cluster_size;

@@ -1,5 +1,6 @@
 /* qcow2_snapshot.c — qcow2 internal snapshots: the snapshot table, taking references for a snapshot's L1
  * and L2 tables, and create, list, revert, delete and read-only load (spec/qcow2.md §Snapshots). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,7 +304,7 @@ int qcow2_snapshot_create(block_node *node, const snapshot_info *info, error **e
     uint64_t size;
     int ret = -1;
     if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
-        return error_set(errp, "File too large");
+        return error_set_errnum(errp, EFBIG, "File too large");
     if (qcow2_has_data_file(s))
         return error_set(errp, "Operation not supported");
     if (qcow2_snapshots_read(node, &table, &n, &size, errp) < 0)
