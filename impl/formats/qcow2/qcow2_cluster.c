@@ -805,16 +805,18 @@ int qcow2_write(block_node *node, uint64_t offset, size_t length, const uint8_t 
     return 0;
 }
 
-/* Metadata preallocation of [offset, offset+length); *end_offset gets the end of the last host range. */
+/* Metadata preallocation of [offset, offset+length); *end_offset gets the end of the last host range,
+ * rounded up to a whole subcluster (a whole cluster without extended L2) as qemu sizes the file. */
 int qcow2_preallocate(block_node *node, uint64_t offset, uint64_t length, uint64_t *end_offset, error **errp)
 {
+    qcow2_state *s = node->state;
     *end_offset = 0;
     while (length > 0) {
         uint64_t host = 0;
         int64_t done = qcow2_write_step(node, offset, length, NULL, &host, errp);
         if (done <= 0)
             return -1;
-        *end_offset = host + (uint64_t)done;
+        *end_offset = (host + (uint64_t)done + s->subcluster_size - 1) & ~(s->subcluster_size - 1);
         offset += (uint64_t)done;
         length -= (uint64_t)done;
     }

@@ -272,8 +272,11 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
                                  1);
     } else {
         bool inner_again = false;
-        if (qcow2_refcount_update_inner(node, (uint64_t)new_block, s->cluster_size, 1, false, &inner_again, errp) < 0)
+        if (qcow2_refcount_update_inner(node, (uint64_t)new_block, s->cluster_size, 1, false, &inner_again, errp) < 0) {
+            /* the block's own range had no refcount block either: one was hooked up, start over */
+            *again = inner_again;
             return NULL;
+        }
         block = qcow2_cache_get_empty(node, &s->refblock_cache, (uint64_t)new_block);
     }
     if (qcow2_refblock_write(node, (uint64_t)new_block, block, errp) < 0)
@@ -421,6 +424,11 @@ int64_t qcow2_clusters_alloc(block_node *node, uint64_t size, error **errp)
             return -1;
         }
         error_free(local);
+        /* the search restarts where it found this run: its first clusters stay free when the new
+         * refcount block went elsewhere (qemu then puts the data right below that block) */
+        qcow2_state *s = node->state;
+        if (((uint64_t)offset >> s->cluster_bits) < s->free_cluster_index)
+            s->free_cluster_index = (uint64_t)offset >> s->cluster_bits;
     }
 }
 
@@ -464,8 +472,9 @@ int64_t qcow2_bytes_alloc(block_node *node, uint64_t size, error **errp)
     }
     uint64_t free_in_cluster = s->cluster_size - qcow2_offset_into_cluster(s, offset);
     for (;;) {
+        int64_t new_cluster = -1;
         if (!offset || free_in_cluster < size) {
-            int64_t new_cluster = qcow2_clusters_find_free(node, s->cluster_size, errp);
+            new_cluster = qcow2_clusters_find_free(node, s->cluster_size, errp);
             if (new_cluster < 0)
                 return -1;
             if (new_cluster == 0)
@@ -487,6 +496,9 @@ int64_t qcow2_bytes_alloc(block_node *node, uint64_t size, error **errp)
             return -1;
         }
         error_free(local);
+        /* as in qcow2_clusters_alloc: the cluster found stays the first candidate of the next search */
+        if (new_cluster > 0 && ((uint64_t)new_cluster >> s->cluster_bits) < s->free_cluster_index)
+            s->free_cluster_index = (uint64_t)new_cluster >> s->cluster_bits;
     }
     s->free_byte_offset = offset + size;
     if (!qcow2_offset_into_cluster(s, s->free_byte_offset))
