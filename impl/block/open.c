@@ -143,7 +143,8 @@ static int open_plain_name_options(const block_open_request *request, option_lis
 static int open_request_options(const block_open_request *request, option_list *options, error **errp)
 {
     if (request->image_opts) {
-        if (option_list_parse(options, request->filename, NULL, errp) < 0)
+        /* A leading bare word names a node ("file"), as qemu's option strings read it. */
+        if (option_list_parse(options, request->filename, "file", errp) < 0)
             return -1;
     } else if (strncmp(request->filename, "json:", 5) == 0) {
         json_value *root = json_parse(request->filename + 5, errp);
@@ -364,7 +365,13 @@ static block_node *open_file_child(const block_driver *driver, option_list *opti
 {
     const char *reference = option_list_get(options, "file");
     if (reference) {
-        error_set(errp, "Cannot find device='%s' nor node-name='%s'", reference, reference);
+        bool has_child_options = false;
+        for (size_t i = 0; i < options->count; i++)
+            has_child_options |= strncmp(options->entries[i].key, "file.", 5) == 0;
+        if (has_child_options)
+            error_set(errp, "Cannot reference an existing block device with additional options or a new filename");
+        else
+            error_set(errp, "Cannot find device='%s' nor node-name='%s'", reference, reference);
         return NULL;
     }
     const char *top_filename = option_list_get(options, "filename");

@@ -184,7 +184,7 @@ static int snapshot_entry_apply(block_node *node, const char *name)
         }
     }
     if (node->driver->snapshot_goto == NULL) {
-        cli_error("Could not apply snapshot '%s': Block driver does not support internal snapshots", name);
+        cli_error("Could not apply snapshot '%s': Block driver does not support snapshots", name);
         goto cleanup;
     }
     if (node->driver->snapshot_goto(node, name, &err) < 0) {
