@@ -266,6 +266,11 @@ static option_list open_options_split(option_list *options, const char *prefix)
  * bytes are left to the caller. protocol NULL: the driver option or the file name decides. */
 static block_node *open_protocol_node(const block_driver *protocol, option_list *options, int flags, error **errp)
 {
+    /* The one sharing rule of every node: a node that may be written lets no other writer in. */
+    if ((flags & BLOCK_OPEN_FORCE_SHARE) && (flags & BLOCK_OPEN_READ_WRITE)) {
+        error_set(errp, "force-share=on can only be used with read-only images");
+        return NULL;
+    }
     if (open_node_settings_take(options, &flags, errp) < 0)
         return NULL;
     const char *name = option_list_get(options, "driver");

@@ -122,11 +122,30 @@ int cli_object_add(const char *definition)
     return 0;
 }
 
+/* Whether the --image-opts string sets force-share to anything but "on" (which -U forbids). */
+static bool cli_force_share_conflicts(const char *options_text)
+{
+    option_list options = {0};
+    bool conflicts = false;
+    error *err = NULL;
+    if (option_list_parse(&options, options_text, NULL, &err) == 0) {
+        const char *value = option_list_get(&options, "force-share");
+        conflicts = value != NULL && strcmp(value, "on") != 0;
+    }
+    error_free(err);
+    option_list_free(&options);
+    return conflicts;
+}
+
 block_node *cli_image_open(const char *filename, const char *format, bool image_opts, int flags,
                            const char *cache_mode, bool quiet)
 {
     if (image_opts && format) {
         cli_error("--image-opts and --format are mutually exclusive");
+        return NULL;
+    }
+    if (image_opts && (flags & BLOCK_OPEN_FORCE_SHARE) && cli_force_share_conflicts(filename)) {
+        cli_error("--force-share/-U conflicts with image options");
         return NULL;
     }
     block_open_request request = {
