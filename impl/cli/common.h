@@ -84,6 +84,10 @@ block_node *cli_image_open(const char *filename, const char *format, bool image_
 void cli_progress_begin(bool enabled);
 /* Reports done/total; prints when the percentage moved by at least 1% (or on SIGUSR1). */
 void cli_progress_update(uint64_t done, uint64_t total);
+/* Sets the step (percent, 1 by default) the progress must pass before it is printed again. */
+void cli_progress_min_skip_set(float min_skip);
+/* Adds delta percent to the progress (qemu's per-chunk progress of rebase), with the same printing. */
+void cli_progress_advance(float delta);
 /* Prints the final state ("    (100.00/100%)\n") when enabled. */
 void cli_progress_end(void);
 
