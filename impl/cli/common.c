@@ -171,6 +171,7 @@ static struct {
     bool enabled;
     float current;
     float last_printed;
+    float min_skip;
     volatile sig_atomic_t print_pending;
 } cli_progress_state;
 
@@ -197,6 +198,7 @@ void cli_progress_arm(bool enabled)
     cli_progress_state.enabled = enabled;
     cli_progress_state.current = 0;
     cli_progress_state.last_printed = 0;
+    cli_progress_state.min_skip = 1;
     signal(SIGUSR1, cli_progress_signal);
 }
 
@@ -206,17 +208,34 @@ void cli_progress_begin(bool enabled)
     cli_progress_show();
 }
 
-void cli_progress_update(uint64_t done, uint64_t total)
+/* Moves the progress to current percent (at most 100); prints when it moved by more than the minimum
+ * step, reached 0 or 100, or a SIGUSR1 asked for it. */
+static void cli_progress_set(float current)
 {
-    float current = total ? (float)((double)done * 100.0 / (double)total) : 100.0f;
     if (current > 100)
         current = 100;
     cli_progress_state.current = current;
-    if (current > cli_progress_state.last_printed + 1 || current < cli_progress_state.last_printed - 1 ||
+    float skip = cli_progress_state.min_skip;
+    if (current > cli_progress_state.last_printed + skip || current < cli_progress_state.last_printed - skip ||
         current == 0 || current == 100 || cli_progress_state.print_pending) {
         cli_progress_state.last_printed = current;
         cli_progress_show();
     }
+}
+
+void cli_progress_update(uint64_t done, uint64_t total)
+{
+    cli_progress_set(total ? (float)((double)done * 100.0 / (double)total) : 100.0f);
+}
+
+void cli_progress_min_skip_set(float min_skip)
+{
+    cli_progress_state.min_skip = min_skip;
+}
+
+void cli_progress_advance(float delta)
+{
+    cli_progress_set(cli_progress_state.current + delta);
 }
 
 void cli_progress_add(uint64_t part, uint64_t total)
@@ -224,15 +243,7 @@ void cli_progress_add(uint64_t part, uint64_t total)
     /* qemu's arithmetic, in single precision: the step's share in percent, then added as
      * share / 100 * 100.  The sum of the shares may end just short of 100. */
     float share = total ? ((float)part / (float)total) * 100 : 100.0f;
-    float current = cli_progress_state.current + share / 100 * 100;
-    if (current > 100)
-        current = 100;
-    cli_progress_state.current = current;
-    if (current > cli_progress_state.last_printed + 1 || current < cli_progress_state.last_printed - 1 ||
-        current == 0 || current == 100 || cli_progress_state.print_pending) {
-        cli_progress_state.last_printed = current;
-        cli_progress_show();
-    }
+    cli_progress_advance(share / 100 * 100);
 }
 
 void cli_progress_end(void)

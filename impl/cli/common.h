@@ -87,6 +87,10 @@ void cli_progress_begin(bool enabled);
 void cli_progress_arm(bool enabled);
 /* Reports done/total; prints when the percentage moved by at least 1% (or on SIGUSR1). */
 void cli_progress_update(uint64_t done, uint64_t total);
+/* Sets the step (percent, 1 by default) the progress must pass before it is printed again. */
+void cli_progress_min_skip_set(float min_skip);
+/* Adds delta percent to the progress (qemu's per-chunk progress of rebase), with the same printing. */
+void cli_progress_advance(float delta);
 /* Prints the final state ("    (100.00/100%)\n") when enabled. */
 /* Adds a step of part units out of total to the progress, summing shares in float as qemu's
  * compare does (so the last line may stay below 100%). */

@@ -305,6 +305,11 @@ static int rebase_range_check(const rebase_images *images, uint64_t offset, uint
         goto cleanup;
     }
     ret = 1;
+    if (images->prefix != NULL && images->prefix == images->old_backing) {
+        /* the new backing file is the old one: nothing can differ, not even past its end */
+        ret = 0;
+        goto cleanup;
+    }
     if (images->prefix != NULL && images->old_backing != NULL &&
         offset < (uint64_t)block_node_length(images->old_backing)) {
         uint64_t count = 0;
@@ -343,6 +348,9 @@ static int rebase_data_copy(const rebase_images *images, uint64_t alignment, boo
         cli_error("Could not get size of '%s': %s", images->image->filename, "Input/output error");
         goto cleanup;
     }
+    /* qemu's share of each handled chunk: 100 over the whole number of buffer-sized chunks */
+    uint64_t chunk = (uint64_t)size < REBASE_BUFFER_SIZE ? (uint64_t)size : REBASE_BUFFER_SIZE;
+    float chunk_progress = chunk ? 100.0f / (float)((uint64_t)size / chunk) : 100.0f;
     old_data = memory_alloc_aligned(buffer_size);
     new_data = memory_alloc_aligned(buffer_size);
     for (offset = 0; offset < (uint64_t)size; offset += length) {
@@ -385,7 +393,7 @@ static int rebase_data_copy(const rebase_images *images, uint64_t alignment, boo
                                      compress) < 0) {
             goto cleanup;
         }
-        cli_progress_update(offset + length, (uint64_t)size);
+        cli_progress_advance(chunk_progress);
     }
     ret = 0;
 cleanup:
@@ -501,6 +509,7 @@ int cli_command_rebase(int argc, char **argv)
     }
     cli_quiet = args.quiet;
     cli_progress_begin(args.progress);
+    cli_progress_min_skip_set(2);
     ret = rebase_run(&args, argv[optind], &images) < 0 ? 1 : 0;
     cli_progress_end();
 

@@ -194,7 +194,6 @@ typedef struct qcow2_state {
 
     bool metadata_prealloc_checked;
     bool metadata_prealloc;
-    bool compressed_written;
     bool writable;
     bool discard_freed;        /* punch holes for clusters whose refcount drops to 0 (snapshot/shrink frees) */
     bool discard_unmap;        /* opened with discard=unmap (BLOCK_OPEN_UNMAP): guest discards and zero writes

@@ -126,7 +126,6 @@ static int qcow2_write_compressed_cluster(block_node *node, uint64_t offset, siz
         goto out;
     if (qcow2_file_write(node->file, (uint64_t)host, (size_t)packed_length, packed, errp) < 0)
         goto out;
-    s->compressed_written = true;
     ret = 0;
 out:
     free(plain);
@@ -134,10 +133,23 @@ out:
     return ret;
 }
 
-/* Compressed write of whole clusters (the last may be short at the image end). */
+/* The empty compressed write that ends a stream (convert's last request): rounds the image file up to
+ * a whole sector as qemu does, so that sector-based readers see the last compressed cluster whole. */
+static int qcow2_compressed_tail_align(block_node *node, error **errp)
+{
+    int64_t length = block_node_length(node->file);
+    if (length < 0 || (length & 511) == 0)
+        return 0;
+    return block_node_truncate(node->file, ((uint64_t)length + 511) & ~511ull, false, BLOCK_PREALLOCATION_OFF, false,
+                               errp);
+}
+
+/* Compressed write of whole clusters (the last may be short at the image end); length 0 ends the stream. */
 int qcow2_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
 {
     qcow2_state *s = node->state;
+    if (length == 0)
+        return qcow2_compressed_tail_align(node, errp);
     if (qcow2_has_data_file(s))
         return error_set(errp, "Operation not supported");
     if (qcow2_offset_into_cluster(s, offset))

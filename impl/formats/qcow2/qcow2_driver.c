@@ -422,35 +422,12 @@ block_node *qcow2_open_for_create(block_node *file, const char *filename, block_
     return node;
 }
 
-/* Rounds the image file up to a sector after compressed writes (qemu's final empty compressed write). */
-static int qcow2_compressed_tail_align(block_node *node, error **errp)
-{
-    qcow2_state *s = node->state;
-    if (!s->compressed_written)
-        return 0;
-    s->compressed_written = false;
-    int64_t length = block_node_length(node->file);
-    if (length < 0 || (length & 511) == 0)
-        return 0;
-    return block_node_truncate(node->file, ((uint64_t)length + 511) & ~511ull, false, BLOCK_PREALLOCATION_OFF, false,
-                               errp);
-}
-
-/* Flush: metadata is written through; only the compressed tail needs aligning. */
-static int qcow2_flush(block_node *node, error **errp)
-{
-    if (node->state == NULL)
-        return 0;
-    return qcow2_compressed_tail_align(node, errp);
-}
-
 /* Releases the state (the block layer closes node->file). */
 void qcow2_close(block_node *node)
 {
     qcow2_state *s = node->state;
     if (s == NULL)
         return;
-    qcow2_compressed_tail_align(node, NULL);
     if (s->writable && s->bitmaps_loaded)
         qcow2_bitmaps_store(node, NULL);
     if (s->writable && !s->unusable && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) &&
@@ -528,7 +505,6 @@ const block_driver block_driver_qcow2 = {
     .write_zeroes = qcow2_write_zeroes,
     .discard = qcow2_discard,
     .block_status = qcow2_block_status,
-    .flush = qcow2_flush,
     .truncate = qcow2_truncate,
     .create_options = qcow2_create_options,
     .create = qcow2_create,
