@@ -7,11 +7,8 @@ COMMANDS = ["amend", "bench", "bitmap", "check", "commit", "compare", "convert",
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_command_help(qimg, command):
-    # qemu-img resize takes its SIZE off the end of the line before reading options, and refuses a
-    # line shorter than "resize X SIZE" ("Not enough arguments"), so its help is asked with two more words.
-    extra = ["t.img", "1M"] if command == "resize" else []
     for flag in ("--help", "-h"):
-        p = qimg.run(command, flag, *extra, check=0)
+        p = qimg.run(command, flag, check=0)
         assert p.stdout.startswith(f"Usage:\n  qemu-img {command} "), p.stdout[:200]
         assert "\nArguments:\n" in p.stdout
         assert p.stderr == ""
@@ -25,8 +22,9 @@ def test_global_help(qimg):
 
 
 def test_resize_alone_needs_arguments(qimg):
-    p = qimg.run("resize", "--help", check=1)
-    assert p.stderr.startswith("qemu-img: Not enough arguments\n")
+    # 10.2 reads resize's options as every other command does (7.2 said "Not enough arguments").
+    p = qimg.run("resize", check=1)
+    assert p.stderr == "qemu-img: Expecting image file name and size\nTry 'qemu-img resize --help' for more information\n"
 
 
 def test_unknown_command(qimg):

@@ -122,6 +122,108 @@ int cli_object_add(const char *definition)
     return 0;
 }
 
+void cli_short_form_warn(const char *text, bool first_is_implied)
+{
+    const char *cursor = text;
+    bool first = true;
+    while (*cursor) {
+        size_t name_length = strcspn(cursor, "=,");
+        if (cursor[name_length] == '=') {
+            cursor += name_length + 1;
+            /* The value runs to the first single comma (",," is a comma in it). */
+            while (*cursor && !(cursor[0] == ',' && cursor[1] != ','))
+                cursor += cursor[0] == ',' ? 2 : 1;
+        } else {
+            if (!(first && first_is_implied)) {
+                fflush(stdout);
+                fprintf(stderr, "qemu-img: warning: short-form boolean option '%.*s' deprecated\n"
+                                "Please use %.*s=on instead\n",
+                        (int)name_length, cursor, (int)name_length, cursor);
+            }
+            cursor += name_length;
+        }
+        first = false;
+        if (*cursor == ',')
+            cursor++;
+    }
+}
+
+int cli_snapshot_spec_parse(cli_snapshot_spec *spec, const char *text)
+{
+    if (strncmp(text, "snapshot.", 9) != 0) {
+        spec->plain = text;
+        return 0;
+    }
+    option_list list = {0};
+    error *err = NULL;
+    int ret = -1;
+    cli_short_form_warn(text, false);
+    if (option_list_parse(&list, text, NULL, &err) < 0) {
+        cli_error_report(err, NULL);
+        goto cleanup;
+    }
+    free(spec->id);
+    free(spec->name);
+    spec->id = spec->name = NULL;
+    for (size_t i = 0; i < list.count; i++) {
+        const char *key = list.entries[i].key;
+        char **slot = strcmp(key, "snapshot.id") == 0 ? &spec->id : strcmp(key, "snapshot.name") == 0 ? &spec->name : NULL;
+        if (slot == NULL) {
+            cli_error("Invalid parameter '%s'", key);
+            goto cleanup;
+        }
+        free(*slot);
+        *slot = memory_strdup(list.entries[i].value);
+    }
+    spec->has_options = true;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        cli_error("Failed in parsing snapshot param '%s'", text);
+    option_list_free(&list);
+    return ret;
+}
+
+bool cli_snapshot_spec_given(const cli_snapshot_spec *spec)
+{
+    return spec->has_options || spec->plain != NULL;
+}
+
+int cli_snapshot_spec_load(const cli_snapshot_spec *spec, block_node *node)
+{
+    error *err = NULL;
+    const char *id = spec->has_options ? spec->id : spec->plain;
+    const char *name = spec->has_options ? spec->name : NULL;
+    int ret;
+    if (id == NULL && name == NULL) {
+        ret = error_set(&err, "snapshot_id and name are both NULL");
+    } else if (node->driver->snapshot_load == NULL) {
+        ret = error_set(&err, "Block format '%s' used by device '' does not support temporarily loading internal "
+                              "snapshots",
+                        node->driver->format_name);
+    } else {
+        ret = node->driver->snapshot_load(node, id, name, &err);
+        if (ret < 0 && !spec->has_options) {
+            /* A plain -l argument is tried as an id first, then as a name. */
+            error_free(err);
+            err = NULL;
+            ret = node->driver->snapshot_load(node, NULL, spec->plain, &err);
+        }
+    }
+    if (ret < 0) {
+        cli_error_report(err, "Failed to load snapshot: ");
+        return -1;
+    }
+    return 0;
+}
+
+void cli_snapshot_spec_free(cli_snapshot_spec *spec)
+{
+    free(spec->id);
+    free(spec->name);
+    memset(spec, 0, sizeof(*spec));
+}
+
 /* Whether the --image-opts string sets force-share to anything but "on" (which -U forbids). */
 static bool cli_force_share_conflicts(const char *options_text)
 {
@@ -144,6 +246,8 @@ block_node *cli_image_open(const char *filename, const char *format, bool image_
         cli_error("--image-opts and --format are mutually exclusive");
         return NULL;
     }
+    if (image_opts)
+        cli_short_form_warn(filename, true);
     if (image_opts && (flags & BLOCK_OPEN_FORCE_SHARE) && cli_force_share_conflicts(filename)) {
         cli_error("--force-share/-U conflicts with image options");
         return NULL;

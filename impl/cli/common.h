@@ -73,6 +73,28 @@ int cli_options_help_print(const char *filename, const char *format);
 /* --object: registers the object or prints the error; returns 0/-1. */
 int cli_object_add(const char *definition);
 
+/* qemu's deprecation warning for each "key" without "=value" in an option string (the first one
+ * is exempt when it is the implied key's value). */
+void cli_short_form_warn(const char *text, bool first_is_implied);
+
+/* ---- -l SNAPSHOT of convert and measure ---- */
+/* "-l NAME" (an id, else a name) or "-l snapshot.id=ID,snapshot.name=NAME"; the option form wins
+ * over a plain one whatever their order. */
+typedef struct cli_snapshot_spec {
+    const char *plain; /* the last plain -l, or NULL */
+    char *id;          /* snapshot.id of the last option form */
+    char *name;        /* snapshot.name of the last option form */
+    bool has_options;  /* an option form was given */
+} cli_snapshot_spec;
+
+/* Takes one -l argument; prints qemu's messages and returns -1 when the option form is malformed. */
+int cli_snapshot_spec_parse(cli_snapshot_spec *spec, const char *text);
+/* Whether any -l was given. */
+bool cli_snapshot_spec_given(const cli_snapshot_spec *spec);
+/* Switches node to present the snapshot; prints "Failed to load snapshot: REASON" and returns -1. */
+int cli_snapshot_spec_load(const cli_snapshot_spec *spec, block_node *node);
+void cli_snapshot_spec_free(cli_snapshot_spec *spec);
+
 /* ---- opening images ---- */
 /* Opens an image as qemu-img's img_open does; on failure prints
  * "qemu-img: Could not open 'NAME': REASON" and returns NULL. */

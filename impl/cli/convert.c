@@ -52,10 +52,7 @@ typedef struct convert_options {
     const char *target_cache;
     const char *backing_file;
     const char *backing_format;
-    const char *snapshot_name;
-    char *snapshot_id_param;   /* -l snapshot.id= */
-    char *snapshot_name_param; /* -l snapshot.name= */
-    bool snapshot_params;
+    cli_snapshot_spec snapshot; /* -l (and -s) */
     char *create_options;
     bool image_opts;
     bool target_image_opts;
@@ -121,38 +118,6 @@ static bool convert_buffer_is_zero(const uint8_t *buf, size_t length)
         if (buf[i])
             return false;
     return true;
-}
-
-/* Parses -l's "snapshot.id=X,snapshot.name=Y" form; prints qemu's messages and returns -1 on failure. */
-static int convert_snapshot_param_parse(convert_options *options, const char *text)
-{
-    option_list list = {0};
-    error *err = NULL;
-    int ret = -1;
-    if (option_list_parse(&list, text, NULL, &err) < 0) {
-        cli_error_report(err, NULL);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < list.count; i++) {
-        const char *key = list.entries[i].key;
-        if (strcmp(key, "snapshot.id") == 0) {
-            free(options->snapshot_id_param);
-            options->snapshot_id_param = memory_strdup(list.entries[i].value);
-        } else if (strcmp(key, "snapshot.name") == 0) {
-            free(options->snapshot_name_param);
-            options->snapshot_name_param = memory_strdup(list.entries[i].value);
-        } else {
-            cli_error("Invalid parameter '%s'", key);
-            goto cleanup;
-        }
-    }
-    options->snapshot_params = true;
-    ret = 0;
-cleanup:
-    if (ret < 0)
-        cli_error("Failed in parsing snapshot param '%s'", text);
-    option_list_free(&list);
-    return ret;
 }
 
 /* The cluster size a node reports (qemu's bdrv_get_info), 0 when it reports none. */
@@ -657,12 +622,8 @@ static int convert_options_parse(convert_options *options, int argc, char **argv
             options->source_cache = optarg;
             break;
         case 'l':
-            if (strncmp(optarg, "snapshot.", 9) == 0) {
-                if (convert_snapshot_param_parse(options, optarg) < 0)
-                    return 1;
-            } else {
-                options->snapshot_name = optarg;
-            }
+            if (cli_snapshot_spec_parse(&options->snapshot, optarg) < 0)
+                return 1;
             break;
         case CONVERT_OPTION_BITMAPS:
             options->bitmaps = true;
@@ -807,37 +768,13 @@ static int convert_sources_open(convert_job *job, const convert_options *options
 /* Switches the first source to the internal snapshot -l names; returns 0 or -1 (message printed). */
 static int convert_snapshot_load(convert_job *job, const convert_options *options)
 {
-    if (!options->snapshot_params && options->snapshot_name == NULL)
+    if (!cli_snapshot_spec_given(&options->snapshot))
         return 0;
-    if (!options->snapshot_params && job->source_count > 1) {
+    if (!options->snapshot.has_options && job->source_count > 1) {
         cli_error("No support for concatenating multiple snapshot");
         return -1;
     }
-    block_node *node = job->sources[0].node;
-    error *err = NULL;
-    const char *id = options->snapshot_params ? options->snapshot_id_param : options->snapshot_name;
-    const char *name = options->snapshot_params ? options->snapshot_name_param : NULL;
-    int ret;
-    if (id == NULL && name == NULL) {
-        ret = error_set(&err, "snapshot_id and name are both NULL");
-    } else if (node->driver->snapshot_load == NULL) {
-        ret = error_set(&err, "Block format '%s' used by device '' does not support temporarily loading internal "
-                              "snapshots",
-                        node->driver->format_name);
-    } else {
-        ret = node->driver->snapshot_load(node, id, name, &err);
-        if (ret < 0 && !options->snapshot_params) {
-            /* A plain -l argument is tried as an id first, then as a name. */
-            error_free(err);
-            err = NULL;
-            ret = node->driver->snapshot_load(node, NULL, options->snapshot_name, &err);
-        }
-    }
-    if (ret < 0) {
-        cli_error_report(err, "Failed to load snapshot: ");
-        return -1;
-    }
-    return 0;
+    return cli_snapshot_spec_load(&options->snapshot, job->sources[0].node);
 }
 
 /* True when the -o text names key (at the top level of the option list). */
@@ -1129,7 +1066,6 @@ cleanup:
         block_create_plan_free(&plan);
     error_free(err);
     free(options.create_options);
-    free(options.snapshot_id_param);
-    free(options.snapshot_name_param);
+    cli_snapshot_spec_free(&options.snapshot);
     return ret;
 }

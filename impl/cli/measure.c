@@ -9,7 +9,7 @@
 #include "../util/json.h"
 #include "../util/memory.h"
 
-enum { MEASURE_OPTION_OUTPUT = 256, MEASURE_OPTION_OBJECT, MEASURE_OPTION_IMAGE_OPTS, MEASURE_OPTION_SIZE };
+enum { MEASURE_OPTION_OUTPUT = 256, MEASURE_OPTION_OBJECT, MEASURE_OPTION_IMAGE_OPTS };
 
 int cli_command_measure(int argc, char **argv)
 {
@@ -22,22 +22,24 @@ int cli_command_measure(int argc, char **argv)
         {"snapshot", required_argument, NULL, 'l'},
         {"object", required_argument, NULL, MEASURE_OPTION_OBJECT},
         {"output", required_argument, NULL, MEASURE_OPTION_OUTPUT},
-        {"size", required_argument, NULL, MEASURE_OPTION_SIZE},
+        {"size", required_argument, NULL, 's'},
         {"force-share", no_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
-    const char *format = NULL, *out_format = "raw", *snapshot = NULL;
+    const char *format = NULL, *out_format = "raw";
+    cli_snapshot_spec snapshot = {0};
     char *options = NULL;
     bool image_opts = false, force_share = false, json = false;
     int64_t size = -1;
     int ret = 1;
     block_node *in = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:O:o:l:U", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hf:O:o:l:Us:", long_options, NULL)) != -1) {
         switch (c) {
         case 'h':
             cli_help_command_print("measure");
             free(options);
+            cli_snapshot_spec_free(&snapshot);
             return 0;
         case 'f':
             format = optarg;
@@ -50,7 +52,8 @@ int cli_command_measure(int argc, char **argv)
                 goto cleanup;
             break;
         case 'l':
-            snapshot = optarg;
+            if (cli_snapshot_spec_parse(&snapshot, optarg) < 0)
+                goto cleanup;
             break;
         case MEASURE_OPTION_IMAGE_OPTS:
             image_opts = true;
@@ -63,7 +66,7 @@ int cli_command_measure(int argc, char **argv)
             if (cli_output_format_parse(argv[0], optarg, &json) < 0)
                 goto cleanup;
             break;
-        case MEASURE_OPTION_SIZE:
+        case 's':
             if (cli_size_argument("image size", optarg, 0, INT64_MAX, &size) < 0)
                 goto cleanup;
             break;
@@ -72,6 +75,7 @@ int cli_command_measure(int argc, char **argv)
             break;
         default:
             free(options);
+            cli_snapshot_spec_free(&snapshot);
             return cli_usage_try(argv[0]);
         }
     }
@@ -82,7 +86,7 @@ int cli_command_measure(int argc, char **argv)
     } else if (argc - optind == 1) {
         filename = argv[optind];
     }
-    if (!filename && (image_opts || format || snapshot)) {
+    if (!filename && (image_opts || format || cli_snapshot_spec_given(&snapshot))) {
         cli_error("--image-opts, -f, and -l require a filename argument.");
         goto cleanup;
     }
@@ -102,16 +106,8 @@ int cli_command_measure(int argc, char **argv)
         in = cli_image_open(filename, format, image_opts, force_share ? BLOCK_OPEN_FORCE_SHARE : 0, NULL, false);
         if (in == NULL)
             goto cleanup;
-        if (snapshot) {
-            error *err = NULL;
-            if (in->driver->snapshot_load == NULL ||
-                in->driver->snapshot_load(in, snapshot, snapshot, &err) < 0) {
-                if (err)
-                    cli_error_report(err, NULL);
-                cli_error("Failed to load snapshot");
-                goto cleanup;
-            }
-        }
+        if (cli_snapshot_spec_given(&snapshot) && cli_snapshot_spec_load(&snapshot, in) < 0)
+            goto cleanup;
     }
     const block_driver *driver = block_driver_find(out_format);
     if (driver == NULL) {
@@ -177,5 +173,6 @@ int cli_command_measure(int argc, char **argv)
 cleanup:
     block_node_close(in);
     free(options);
+    cli_snapshot_spec_free(&snapshot);
     return ret;
 }

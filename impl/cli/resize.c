@@ -11,6 +11,12 @@
 
 enum { RESIZE_OPTION_OBJECT = 256, RESIZE_OPTION_IMAGE_OPTS, RESIZE_OPTION_PREALLOCATION, RESIZE_OPTION_SHRINK };
 
+/* Whether argv[index] reads as a negative size ("-1M"): '-' then a digit. */
+static bool resize_is_negative_size(char **argv, int index)
+{
+    return argv[index][0] == '-' && argv[index][1] >= '0' && argv[index][1] <= '9';
+}
+
 int cli_command_resize(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -23,16 +29,25 @@ int cli_command_resize(int argc, char **argv)
         {"object", required_argument, NULL, RESIZE_OPTION_OBJECT},
         {NULL, 0, NULL, 0},
     };
-    if (argc < 3)
-        return cli_usage_error(argv[0], "Not enough arguments");
-    /* The size is taken off the end first so that a negative size is not read as an option. */
-    const char *size_text = argv[--argc];
+    const char *filename = NULL, *size_text = NULL;
     const char *format = NULL;
     bool image_opts = false, shrink = false;
     block_preallocation prealloc = BLOCK_PREALLOCATION_OFF;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:q", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-hf:q", long_options, NULL)) != -1) {
         switch (c) {
+        case 1:
+            if (filename == NULL) {
+                filename = optarg;
+                /* A negative size right after the file name is the size, not options. */
+                if (optind < argc && resize_is_negative_size(argv, optind))
+                    size_text = argv[optind++];
+            } else if (size_text == NULL) {
+                size_text = optarg;
+            } else {
+                return cli_usage_error(argv[0], "Extra argument(s) in command line");
+            }
+            break;
         case 'h':
             cli_help_command_print("resize");
             return 0;
@@ -65,9 +80,13 @@ int cli_command_resize(int argc, char **argv)
             return cli_usage_try(argv[0]);
         }
     }
-    if (optind != argc - 1)
+    /* What follows "--" fills the file name and size still missing. */
+    if (filename == NULL && optind < argc)
+        filename = argv[optind++];
+    if (size_text == NULL && optind < argc)
+        size_text = argv[optind++];
+    if (filename == NULL || size_text == NULL || optind != argc)
         return cli_usage_error(argv[0], "Expecting image file name and size");
-    const char *filename = argv[optind];
     int relative = 0;
     if (size_text[0] == '+') {
         relative = 1;

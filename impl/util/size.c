@@ -23,13 +23,23 @@ static uint64_t size_suffix_multiplier(char c)
     }
 }
 
+/* qemu's answer to a negative size: a plain decimal integer ("-1") is out of range, anything
+ * else ("-1k", "-1.5", "-0x10") is not a size at all. */
+static int size_negative_error(const char *digits)
+{
+    const char *p = digits;
+    while (isdigit((unsigned char)*p))
+        p++;
+    return p != digits && *p == '\0' ? -ERANGE : -EINVAL;
+}
+
 int size_parse_default(const char *text, char default_suffix, uint64_t *out)
 {
     const char *p = text;
     while (isspace((unsigned char)*p))
         p++;
     if (*p == '-')
-        return -ERANGE;
+        return size_negative_error(p + 1);
     if (*p == '+')
         p++;
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {

@@ -76,6 +76,19 @@ static void test_range_errors(void **state)
     expect_parse("-1", -ERANGE, 0);
     expect_parse("99999999999999999999", -ERANGE, 0);
     expect_parse("0x10000000000000000", -ERANGE, 0);
+    expect_parse("-0", -ERANGE, 0);
+    expect_parse("-18446744073709551616", -ERANGE, 0);
+}
+
+/* qemu 10.2: a negative size with a suffix, a fraction or in hex is malformed, not out of range. */
+static void test_negative_malformed(void **state)
+{
+    (void)state;
+    expect_parse("-5M", -EINVAL, 0);
+    expect_parse("-1k", -EINVAL, 0);
+    expect_parse("-1.5", -EINVAL, 0);
+    expect_parse("-0x10", -EINVAL, 0);
+    expect_parse("-", -EINVAL, 0);
 }
 
 static void test_malformed(void **state)
@@ -145,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_fractions),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_range_errors),
+        cmocka_unit_test(test_negative_malformed),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_default_suffix),
         cmocka_unit_test(test_human),
