@@ -94,7 +94,7 @@ static int file_read_plain(block_node *node, uint64_t offset, size_t length, uin
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return error_set_errno(errp, errno, "Could not read from '%s'", node->filename);
+            return error_set(errp, "%s", strerror(errno)); /* qemu reports I/O errors by errno alone */
         }
         if (n == 0) {
             memset(buf + done, 0, length - done);
@@ -126,7 +126,7 @@ static int file_write_plain(block_node *node, uint64_t offset, size_t length, co
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return error_set_errno(errp, errno, "Could not write to '%s'", node->filename);
+            return error_set(errp, "%s", strerror(errno)); /* qemu reports I/O errors by errno alone */
         }
         done += (size_t)n;
     }

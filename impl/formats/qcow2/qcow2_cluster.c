@@ -745,8 +745,12 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
                 r = qcow2_file_write(s->data_node, host + region_start, region_end - region_start, region, errp);
         }
         free(region);
-        if (r < 0)
+        if (r < 0) {
+            /* qemu's qcow2_alloc_cluster_abort: the clusters taken for the failed write are given back */
+            if (!qcow2_has_data_file(s))
+                qcow2_clusters_free(node, host, count * s->cluster_size, NULL);
             goto out;
+        }
     }
     if (qcow2_l2_lookup(node, offset, &table, &table_offset, errp) < 0 || table == NULL)
         goto out;
