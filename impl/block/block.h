@@ -131,6 +131,7 @@ typedef struct image_info {
     int64_t actual_size;          /* -1: unknown */
     bool has_cluster_size;
     uint64_t cluster_size;
+    uint64_t subcluster_size;     /* allocation unit inside a cluster (extended L2); 0: unknown */
     bool encrypted;
     bool dirty_flag;
     char *backing_filename;        /* as recorded in the image */

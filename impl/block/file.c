@@ -54,8 +54,8 @@ static int file_read_bounced(block_node *node, uint64_t offset, size_t length, u
     return ret;
 }
 
-/* O_DIRECT write of an unaligned request: read-modify-write of the aligned range, then the file
- * is cut back to the size the unaligned write would have left. */
+/* O_DIRECT write of an unaligned request: read-modify-write of the aligned range; as with qemu,
+ * the file keeps the aligned length the bounce write gave it. */
 static int file_write_bounced(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
 {
     uint64_t a = node->request_alignment;
@@ -71,10 +71,9 @@ static int file_write_bounced(block_node *node, uint64_t offset, size_t length, 
         ret = file_write_plain(node, start, (size_t)(end - start), bounce, errp);
     }
     free(bounce);
-    uint64_t wanted = (uint64_t)st.st_size > offset + length ? (uint64_t)st.st_size : offset + length;
-    if (ret == 0 && end > wanted && ftruncate(node->fd, (off_t)wanted) < 0)
-        return error_set_errno(errp, errno, "Could not resize '%s'", node->filename);
-    node->size = wanted > node->size ? wanted : node->size;
+    uint64_t wanted = (uint64_t)st.st_size > end ? (uint64_t)st.st_size : end;
+    if (ret == 0)
+        node->size = wanted > node->size ? wanted : node->size;
     return ret;
 }
 
@@ -417,8 +416,8 @@ static int file_create_request_parse(const option_list *options, file_create_req
     request->extent_size_hint_given = option_list_get(options, "extent_size_hint") != NULL;
     if (request->extent_size_hint > UINT32_MAX)
         return error_set(errp, "Extent size hint is too large");
-    if (request->prealloc == BLOCK_PREALLOCATION_METADATA)
-        return error_set(errp, "Unsupported preallocation mode: %s", block_preallocation_name(request->prealloc));
+    /* preallocation=metadata is refused only once the file exists and is emptied, as qemu
+     * refuses it (file_descriptor_truncate). */
     return 0;
 }
 

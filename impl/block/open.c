@@ -337,6 +337,8 @@ static block_node *open_protocol_image(const block_driver *protocol, option_list
     option_list_remove(options, "driver");
     block_node *node = open_protocol_node(protocol, options, flags, errp);
     if (node && file_node_locks_commit(node, true, errp) < 0) {
+        if (errp && *errp)
+            (*errp)->kind = ERROR_KIND_LOCK_USER_PERMISSION;
         block_node_close(node);
         return NULL;
     }
@@ -432,6 +434,8 @@ static block_node *open_image_node(option_list *options, int flags, error **errp
         return NULL;
     }
     if (file_node_locks_commit(file, driver->shares_child_permissions, errp) < 0) {
+        if (driver->shares_child_permissions && errp && *errp)
+            (*errp)->kind = ERROR_KIND_LOCK_USER_PERMISSION;
         block_node_close(node);
         return NULL;
     }
@@ -478,7 +482,7 @@ static int open_backing_chain(block_node *node, int flags, int depth, error **er
 int block_backing_open(block_node *node, int flags, error **errp)
 {
     if (open_backing_chain(node, flags, 0, errp) < 0) {
-        if (errp && *errp && (*errp)->errnum != EAGAIN)
+        if (errp && *errp && (*errp)->kind != ERROR_KIND_LOCK_USER_PERMISSION)
             error_prepend(errp, "Could not open backing file: ");
         return -1;
     }

@@ -14,11 +14,37 @@ enum {
     COMMIT_OPTION_IMAGE_OPTS,
 };
 
-/* Copy unit: the largest request sent at once. */
-#define COMMIT_BUFFER_SIZE (2u * 1024 * 1024)
-/* The dirty-chunk size qemu's commit job uses: the base's cluster size within [4 KiB, 64 KiB]. */
+/* qemu-img commit runs qemu's active commit, a mirror job from the top image into the base.
+ * Its constants: the buffer (how many dirty chunks one iteration takes), the largest data
+ * request, and the dirty-chunk size (the base's cluster size within [4 KiB, 64 KiB]). */
+#define COMMIT_BUFFER_SIZE (16u * 1024 * 1024)
+#define COMMIT_REQUEST_MAX (1024u * 1024)
 #define COMMIT_GRANULARITY_MIN 4096u
 #define COMMIT_GRANULARITY_MAX 65536u
+/* A base whose leading data extent is at most this long is read to see whether it is zero. */
+#define COMMIT_ZERO_PROBE_MAX (128u * 1024)
+
+/* How one run of the copy is carried out (qemu's mirror methods). */
+typedef enum commit_method {
+    COMMIT_METHOD_COPY,
+    COMMIT_METHOD_ZERO,
+    COMMIT_METHOD_DISCARD,
+} commit_method;
+
+/* What the copy needs to know about the base and the chain. */
+typedef struct commit_job {
+    block_node *top;
+    block_node *base;
+    uint64_t size;            /* top's virtual size */
+    uint64_t granularity;     /* bytes per dirty chunk */
+    uint64_t base_subcluster; /* base's allocation unit; 0 when it has none */
+    bool base_zero;           /* the base read as zeroes before the copy: zero runs are skipped */
+    uint8_t *dirty;           /* one byte per chunk */
+    uint64_t chunks;
+    uint8_t *buffer;
+    uint64_t done;
+    uint64_t total;
+} commit_job;
 
 /* What the command line of commit asks for. */
 typedef struct commit_arguments {
@@ -128,99 +154,193 @@ static block_node *commit_base_reopen(block_node *parent, const char *cache_mode
     return writable;
 }
 
-/* The chunk size of the copy: the base's cluster size kept within [4 KiB, 64 KiB]. */
-static uint64_t commit_granularity_get(block_node *base)
+/* Reads the base's cluster and subcluster sizes into job: the chunk size is the cluster size
+ * kept within [4 KiB, 64 KiB] (64 KiB when the base has no clusters). */
+static void commit_job_geometry_get(commit_job *job)
 {
     image_info info = {0};
     error *err = NULL;
-    uint64_t granularity = COMMIT_GRANULARITY_MAX;
+    block_node *base = job->base;
 
+    job->granularity = COMMIT_GRANULARITY_MAX;
+    job->base_subcluster = 0;
     if (base->driver->info_fill != NULL && base->driver->info_fill(base, &info, &err) == 0 && info.has_cluster_size &&
         info.cluster_size > 0) {
-        granularity = info.cluster_size;
-        if (granularity < COMMIT_GRANULARITY_MIN) {
-            granularity = COMMIT_GRANULARITY_MIN;
+        job->granularity = info.cluster_size;
+        if (job->granularity < COMMIT_GRANULARITY_MIN) {
+            job->granularity = COMMIT_GRANULARITY_MIN;
         }
-        if (granularity > COMMIT_GRANULARITY_MAX) {
-            granularity = COMMIT_GRANULARITY_MAX;
+        if (job->granularity > COMMIT_GRANULARITY_MAX) {
+            job->granularity = COMMIT_GRANULARITY_MAX;
         }
+        job->base_subcluster = info.subcluster_size != 0 ? info.subcluster_size : info.cluster_size;
     }
     error_free(err);
     image_info_free(&info);
-    return granularity;
 }
 
-/* Marks in dirty (one byte per chunk of granularity bytes) every chunk that holds data top or
- * an image between top and base decides. Returns the number of dirty bytes, or -1 with *errp. */
-static int64_t commit_dirty_map_build(block_node *top, block_node *base, uint64_t size, uint64_t granularity,
-                                      uint8_t *dirty, error **errp)
+/* Tells whether the base (with what lies below it) reads as zeroes throughout: every extent
+ * reports zero, except a short leading data extent whose bytes are all zero. */
+static int commit_base_is_zero(commit_job *job, bool *zero, error **errp)
+{
+    int64_t length = block_node_length(job->base);
+    uint64_t offset = 0;
+
+    *zero = false;
+    if (length < 0) {
+        return error_set(errp, "Could not get the image size");
+    }
+    while (offset < (uint64_t)length) {
+        block_status_result status;
+
+        if (block_node_status_above(job->base, NULL, offset, (uint64_t)length - offset, &status, NULL, errp) < 0) {
+            return -1;
+        }
+        if (status.length == 0) {
+            break;
+        }
+        if (!(status.flags & BLOCK_STATUS_ZERO)) {
+            if (offset != 0 || status.length > COMMIT_ZERO_PROBE_MAX) {
+                return 0;
+            }
+            if (block_node_read(job->base, 0, (size_t)status.length, job->buffer, errp) < 0) {
+                return -1;
+            }
+            for (uint64_t i = 0; i < status.length; i++) {
+                if (job->buffer[i] != 0) {
+                    return 0;
+                }
+            }
+        }
+        offset += status.length;
+    }
+    *zero = true;
+    return 0;
+}
+
+/* Marks in job->dirty every chunk that holds data top or an image between top and base
+ * decides, and counts them into job->total. Returns 0 or -1 with *errp. */
+static int commit_dirty_map_build(commit_job *job, error **errp)
 {
     uint64_t offset = 0;
-    uint64_t chunks = (size + granularity - 1) / granularity;
-    int64_t total = 0;
+    uint64_t granularity = job->granularity;
 
-    while (offset < size) {
+    while (offset < job->size) {
         uint64_t count = 0;
         bool allocated = false;
 
-        if (block_node_is_allocated_above(top, base, offset, size - offset, &count, &allocated, errp) < 0) {
+        if (block_node_is_allocated_above(job->top, job->base, offset, job->size - offset, &count, &allocated,
+                                          errp) < 0) {
             return -1;
         }
         if (count == 0) {
-            count = size - offset;
+            count = job->size - offset;
         }
         if (allocated) {
-            for (uint64_t i = offset / granularity; i <= (offset + count - 1) / granularity && i < chunks; i++) {
-                dirty[i] = 1;
+            for (uint64_t i = offset / granularity; i <= (offset + count - 1) / granularity && i < job->chunks; i++) {
+                job->dirty[i] = 1;
             }
         }
         offset += count;
     }
-    for (uint64_t i = 0; i < chunks; i++) {
-        if (dirty[i]) {
-            uint64_t end = (i + 1) * granularity;
-            total += (int64_t)((end > size ? size : end) - i * granularity);
+    job->total = 0;
+    for (uint64_t i = 0; i < job->chunks; i++) {
+        if (job->dirty[i]) {
+            job->total += granularity;
         }
     }
-    return total;
+    return 0;
 }
 
-/* Copies [offset, offset+length) as top reads it into base: ranges that read as zeroes become
- * zero writes (which may deallocate), the rest is read and written. *done grows by the bytes
- * handled, for progress against total. */
-static int commit_range_copy(block_node *top, block_node *base, uint64_t offset, uint64_t length, uint8_t *buffer,
-                             uint64_t *done, uint64_t total, error **errp)
+/* Chooses how to handle the bytes from offset (a chunk boundary) within the next chunks dirty
+ * chunks, as qemu's mirror does: a data extent is copied up to the request limit; a zero (or
+ * unallocated) extent of at least one whole chunk, aligned to the base's subclusters, is zeroed
+ * (or discarded); anything shorter than a chunk copies one chunk. Sets *bytes. */
+static int commit_method_choose(commit_job *job, uint64_t offset, uint64_t chunks, uint64_t *bytes,
+                                commit_method *method, error **errp)
 {
-    uint64_t end = offset + length;
+    uint64_t granularity = job->granularity;
+    uint64_t span = chunks * granularity;
+    block_status_result status;
+    uint64_t length;
 
-    while (offset < end) {
-        uint64_t piece = end - offset;
-        block_status_result status;
+    if (span > job->size - offset) {
+        span = job->size - offset;
+    }
+    if (block_node_status_above(job->top, NULL, offset, span, &status, NULL, errp) < 0) {
+        return -1;
+    }
+    length = status.length;
+    if ((status.flags & BLOCK_STATUS_DATA) && length > COMMIT_REQUEST_MAX) {
+        length = COMMIT_REQUEST_MAX;
+    }
+    length -= length % granularity;
+    *method = COMMIT_METHOD_COPY;
+    if (length < granularity) {
+        length = granularity;
+    } else if (!(status.flags & BLOCK_STATUS_DATA)) {
+        uint64_t unit = job->base_subcluster;
+        bool aligned = unit == 0 || (offset % unit == 0 && length % unit == 0);
 
-        if (piece > COMMIT_BUFFER_SIZE) {
-            piece = COMMIT_BUFFER_SIZE;
+        if (aligned) {
+            *method = (status.flags & BLOCK_STATUS_ZERO) ? COMMIT_METHOD_ZERO : COMMIT_METHOD_DISCARD;
         }
-        if (block_node_status_above(top, NULL, offset, piece, &status, NULL, errp) < 0) {
+    }
+    if (length > job->size - offset) {
+        length = job->size - offset;
+    }
+    *bytes = length;
+    return 0;
+}
+
+/* Carries out one run: copies [offset, offset+bytes) as top reads it into the base, or zeroes
+ * or discards it there. */
+static int commit_method_perform(commit_job *job, uint64_t offset, uint64_t bytes, commit_method method,
+                                 error **errp)
+{
+    switch (method) {
+    case COMMIT_METHOD_ZERO:
+        if (job->base_zero) {
+            return 0;
+        }
+        return block_node_write_zeroes(job->base, offset, bytes, BLOCK_WRITE_MAY_UNMAP, errp);
+    case COMMIT_METHOD_DISCARD:
+        return block_node_discard(job->base, offset, bytes, errp);
+    case COMMIT_METHOD_COPY:
+    default:
+        if (block_node_read(job->top, offset, (size_t)bytes, job->buffer, errp) < 0) {
             return -1;
         }
-        if (status.length > 0 && status.length < piece) {
-            piece = status.length;
+        return block_node_write(job->base, offset, (size_t)bytes, job->buffer, 0, errp);
+    }
+}
+
+/* One iteration of the mirror: takes the dirty chunks that follow first (as many as the buffer
+ * holds), clears them and handles them run by run. */
+static int commit_iteration_run(commit_job *job, uint64_t first, error **errp)
+{
+    uint64_t limit = COMMIT_BUFFER_SIZE / job->granularity;
+    uint64_t chunks = 1;
+    uint64_t offset = first * job->granularity;
+
+    while (chunks < limit && first + chunks < job->chunks && job->dirty[first + chunks]) {
+        chunks++;
+    }
+    memset(job->dirty + first, 0, (size_t)chunks);
+    while (chunks > 0 && offset < job->size) {
+        uint64_t bytes = 0;
+        commit_method method;
+        uint64_t handled;
+
+        if (commit_method_choose(job, offset, chunks, &bytes, &method, errp) < 0 ||
+            commit_method_perform(job, offset, bytes, method, errp) < 0) {
+            return -1;
         }
-        if (status.length > 0 && (status.flags & BLOCK_STATUS_ZERO)) {
-            if (block_node_write_zeroes(base, offset, piece, BLOCK_WRITE_MAY_UNMAP, errp) < 0) {
-                return -1;
-            }
-        } else {
-            if (block_node_read(top, offset, (size_t)piece, buffer, errp) < 0) {
-                return -1;
-            }
-            if (block_node_write(base, offset, (size_t)piece, buffer, 0, errp) < 0) {
-                return -1;
-            }
-        }
-        offset += piece;
-        *done += piece;
-        cli_progress_update(*done, total);
+        handled = (bytes + job->granularity - 1) / job->granularity;
+        offset += bytes;
+        chunks = handled > chunks ? 0 : chunks - handled;
+        job->done += handled * job->granularity;
+        cli_progress_update(job->done, job->total);
     }
     return 0;
 }
@@ -231,47 +351,27 @@ static int commit_data_copy(block_node *top, block_node *base, error **errp)
 {
     int64_t top_length = block_node_length(top);
     int64_t base_length = block_node_length(base);
-    uint64_t size;
-    uint64_t granularity;
-    uint8_t *dirty = NULL;
-    uint8_t *buffer = NULL;
-    uint64_t chunks;
-    uint64_t done = 0;
-    int64_t total;
+    commit_job job = {.top = top, .base = base};
     int ret = -1;
 
     if (top_length < 0 || base_length < 0) {
         error_set(errp, "Could not get the image size");
         goto cleanup;
     }
-    size = (uint64_t)top_length;
+    job.size = (uint64_t)top_length;
     if (top_length > base_length &&
-        block_node_truncate(base, size, false, BLOCK_PREALLOCATION_OFF, false, errp) < 0) {
+        block_node_truncate(base, job.size, false, BLOCK_PREALLOCATION_OFF, false, errp) < 0) {
         goto cleanup;
     }
-    granularity = commit_granularity_get(base);
-    chunks = (size + granularity - 1) / granularity;
-    dirty = memory_alloc_zero(chunks > 0 ? (size_t)chunks : 1);
-    total = commit_dirty_map_build(top, base, size, granularity, dirty, errp);
-    if (total < 0) {
+    commit_job_geometry_get(&job);
+    job.chunks = (job.size + job.granularity - 1) / job.granularity;
+    job.dirty = memory_alloc_zero(job.chunks > 0 ? (size_t)job.chunks : 1);
+    job.buffer = memory_alloc_aligned(COMMIT_BUFFER_SIZE);
+    if (commit_base_is_zero(&job, &job.base_zero, errp) < 0 || commit_dirty_map_build(&job, errp) < 0) {
         goto cleanup;
     }
-    buffer = memory_alloc_aligned(COMMIT_BUFFER_SIZE);
-    for (uint64_t i = 0; i < chunks;) {
-        uint64_t first = i;
-        uint64_t start;
-        uint64_t stop;
-
-        if (!dirty[i]) {
-            i++;
-            continue;
-        }
-        while (i < chunks && dirty[i]) {
-            i++;
-        }
-        start = first * granularity;
-        stop = i * granularity > size ? size : i * granularity;
-        if (commit_range_copy(top, base, start, stop - start, buffer, &done, (uint64_t)total, errp) < 0) {
+    for (uint64_t i = 0; i < job.chunks; i++) {
+        if (job.dirty[i] && commit_iteration_run(&job, i, errp) < 0) {
             goto cleanup;
         }
     }
@@ -280,8 +380,8 @@ static int commit_data_copy(block_node *top, block_node *base, error **errp)
     }
     ret = 0;
 cleanup:
-    free(buffer);
-    free(dirty);
+    free(job.buffer);
+    free(job.dirty);
     return ret;
 }
 

@@ -98,10 +98,6 @@ int cli_command_measure(int argc, char **argv)
         cli_error("Either --size N or one filename must be specified.");
         goto cleanup;
     }
-    if (options && option_text_has_help(options)) {
-        ret = cli_options_help_print(NULL, out_format);
-        goto cleanup;
-    }
     if (filename) {
         in = cli_image_open(filename, format, image_opts, force_share ? BLOCK_OPEN_FORCE_SHARE : 0, NULL, false);
         if (in == NULL)

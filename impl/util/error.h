@@ -7,10 +7,19 @@
 /* An error: the message exactly as qemu-img words it (without the "qemu-img: " prefix),
  * plus an optional exit code hint (0 means "use the command's default") and the errno the
  * failure came from (0 when none; callers test it, never the text). */
+typedef enum error_kind {
+    ERROR_KIND_GENERIC = 0,
+    /* A lock conflict on permissions the user asked for, passed down through a node that
+     * shares its child's permissions (raw, protocols): qemu meets it only once the whole graph
+     * is attached, so it is never worded as a backing file's failure. */
+    ERROR_KIND_LOCK_USER_PERMISSION,
+} error_kind;
+
 typedef struct error {
     char *message;
     int exit_code;
     int errnum;
+    error_kind kind;
 } error;
 
 /* Sets *errp to a new error built from fmt when errp is not NULL and *errp is NULL.

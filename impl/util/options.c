@@ -179,7 +179,7 @@ int option_value_parse_number(const char *key, const char *value, uint64_t *out,
     if (*end != '\0' || end == p)
         return error_set(errp, "Parameter '%s' expects a number", key);
     if (errno == ERANGE)
-        return error_set(errp, "Value '%s' is out of range for parameter '%s'", value, key);
+        return error_set(errp, "Value '%s' is too large for parameter '%s'", value, key);
     *out = v;
     return 0;
 }

@@ -47,7 +47,18 @@ class Tools:
     def __init__(self, work, oracle, candidate):
         self.oracle = self.link(work, "bin-oracle", oracle, "qemu-img")
         self.oracle_io = self.link(work, "bin-oracle", os.path.join(os.path.dirname(oracle), "qemu-io"), "qemu-io")
-        self.candidate = self.link(work, "bin-candidate", candidate, "qemu-img")
+        self.candidate = self.snapshot(work, "bin-candidate", candidate, "qemu-img")
+
+    @staticmethod
+    def snapshot(work, folder, target, name):
+        """A copy of the candidate taken at the start, so that a rebuild during a sweep does
+        not change what is measured halfway through."""
+        path = os.path.join(work, folder)
+        os.makedirs(path, exist_ok=True)
+        copy = os.path.join(path, name)
+        if not os.path.exists(copy):
+            shutil.copy2(os.path.abspath(target), copy)
+        return copy
 
     @staticmethod
     def link(work, folder, target, name):

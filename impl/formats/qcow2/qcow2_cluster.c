@@ -900,8 +900,17 @@ int qcow2_zeroize(block_node *node, uint64_t offset, uint64_t length, int flags,
     uint64_t end = offset + length;
     if (qcow2_data_file_is_raw(s) && block_node_write_zeroes(s->data_node, offset, length, 0, errp) < 0)
         return -1;
-    if (s->version < 3)
-        return error_set(errp, "Operation not supported");
+    if (s->version < 3) {
+        /* No zero flag before version 3; without a backing file a freed cluster reads as
+         * zeroes, so the clusters are discarded instead, as qemu does. */
+        if (node->backing)
+            return error_set(errp, "Operation not supported");
+        bool saved = s->discard_freed;
+        s->discard_freed = saved || s->discard_unmap;
+        int ret = qcow2_cluster_discard(node, offset, length, false, errp);
+        s->discard_freed = saved;
+        return ret;
+    }
     uint64_t cluster_up = (offset + s->cluster_size - 1) & ~(s->cluster_size - 1);
     uint64_t head = (end < cluster_up ? end : cluster_up) - offset;
     offset += head;
@@ -965,7 +974,7 @@ int qcow2_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int f
     uint64_t tail_end = (end + s->subcluster_size - 1) & ~(s->subcluster_size - 1);
     if (end >= node->size)
         tail_end = end;
-    bool fallback = s->version < 3;
+    bool fallback = s->version < 3 && node->backing != NULL;
     qcow2_bitmaps_mark(node, offset, length);
     if (!fallback && (head_start < offset || tail_end > end)) {
         if (tail_end - head_start <= s->subcluster_size &&

@@ -446,6 +446,7 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
     (void)errp;
     info->has_cluster_size = true;
     info->cluster_size = s->cluster_size;
+    info->subcluster_size = s->subcluster_size;
     info->dirty_flag = (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) != 0;
     info->encrypted = node->encrypted;
     if (s->nb_snapshots > 0 && !(node->flags & BLOCK_OPEN_CHECK)) {
