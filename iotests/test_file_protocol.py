@@ -32,6 +32,9 @@ def setup_files(qimg, steps):
         elif step == "ov":
             qimg.ok("create", "-q", "-f", "raw", "r.img", "1M")
             qimg.ok("create", "-q", "-f", "qcow2", "-b", "r.img", "-F", "raw", "ov.img")
+        elif step == "oq":
+            qimg.ok("create", "-q", "-f", "qcow2", "mid.qcow2", "1M")
+            qimg.ok("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2")
 
 
 def hold_lock_bytes(path, byte_numbers):
@@ -248,6 +251,12 @@ LOCKS_CASES = [
     (['r'], ['create', '-f', 'raw', 'r.img', '2M'], ('r.img', [101]), 0, "Formatting 'r.img', fmt=raw size=2097152\n", ''),
     (['q'], ['create', '-f', 'qcow2', 'q.img', '2M'], ('q.img', [101]), 1, "Formatting 'q.img', fmt=qcow2 cluster_size=65536 extended_l2=off compression_type=zlib size=2097152 lazy_refcounts=off refcount_bits=16\n", 'qemu-img: q.img: Failed to get shared "write" lock\nIs another process using the image [q.img]?\n'),
     (['r'], ['convert', '-n', '-O', 'raw', 'r.img', 'r.img'], None, 1, '', 'qemu-img: Could not open \'r.img\': Failed to get "write" lock\nIs another process using the image [r.img]?\n'),
+    # A qcow2 backing takes its own locks while the chain opens (10.2 oracle): the conflict is the
+    # backing file's; through raw (above) it surfaces only once the graph is attached.
+    (['oq'], ['map', 'top.qcow2'], ('mid.qcow2', [200]), 1, '', 'qemu-img: Could not open \'top.qcow2\': Could not open backing file: Failed to get "consistent read" lock\nIs another process using the image [mid.qcow2]?\n'),
+    (['oq'], ['convert', '-O', 'raw', 'top.qcow2', 'o.img'], ('mid.qcow2', [101]), 1, '', 'qemu-img: Could not open \'top.qcow2\': Could not open backing file: Failed to get shared "write" lock\nIs another process using the image [mid.qcow2]?\n'),
+    # A named format that keeps its file's permissions locks before reading the header.
+    (['r'], ['convert', '-n', '-O', 'qcow2', 'r.img', 'r.img'], None, 1, '', 'qemu-img: Could not open \'r.img\': Failed to get "write" lock\nIs another process using the image [r.img]?\n'),
 ]
 
 

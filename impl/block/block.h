@@ -211,7 +211,14 @@ struct block_driver {
     int (*snapshot_delete)(block_node *node, const char *id, const char *name, error **errp);
     /* Switch a read-only node to present a snapshot's contents (convert -l). */
     int (*snapshot_load)(block_node *node, const char *id, const char *name, error **errp);
+    /* A driver without snapshots whose snapshot apply falls through to its file child: qemu
+     * closes and reopens the driver around that attempt; this runs the reopen's side effects.
+     * NULL: nothing happens. */
+    void (*snapshot_fallback_reopen)(block_node *node);
 
+    /* Whether this node can hold persistent bitmaps (qcow2: version 3 only); NULL: as
+     * bitmap_list is set. */
+    bool (*bitmaps_supported)(block_node *node);
     int (*bitmap_list)(block_node *node, bitmap_info **list, size_t *count, error **errp);
     int (*bitmap_add)(block_node *node, const char *name, uint32_t granularity, bool disabled, error **errp);
     int (*bitmap_remove)(block_node *node, const char *name, error **errp);
@@ -275,6 +282,8 @@ int block_node_copy_range(block_node *src, uint64_t src_offset, block_node *dst,
 
 /* Whether node, freshly created, reads as zeroes everywhere. */
 bool block_node_has_zero_init(block_node *node);
+/* Whether the node can hold persistent dirty bitmaps (qemu's bdrv_supports_persistent_dirty_bitmap). */
+bool block_node_supports_persistent_bitmaps(block_node *node);
 /* Whether every write to node must be a compressed write (asks the driver's info). */
 bool block_node_needs_compressed_writes(block_node *node);
 

@@ -791,8 +791,8 @@ static void file_close(block_node *node)
 
 static const option_desc file_create_options[] = {
     {"size", OPTION_TYPE_SIZE, "Virtual disk size", NULL},
-    {"preallocation", OPTION_TYPE_STRING, "Preallocation mode (allowed values: off, falloc, full)", NULL},
     {"nocow", OPTION_TYPE_BOOL, "Turn off copy-on-write (valid only on btrfs)", NULL},
+    {"preallocation", OPTION_TYPE_STRING, "Preallocation mode (allowed values: off, falloc, full)", NULL},
     {"extent_size_hint", OPTION_TYPE_SIZE, "Extent size hint for the image file, 0 to disable", NULL},
     {NULL, 0, NULL, NULL},
 };

@@ -460,3 +460,10 @@ bool block_node_needs_compressed_writes(block_node *node)
     image_info_free(&info);
     return needs;
 }
+
+bool block_node_supports_persistent_bitmaps(block_node *node)
+{
+    if (node->driver->bitmaps_supported != NULL)
+        return node->driver->bitmaps_supported(node);
+    return node->driver->bitmap_list != NULL;
+}

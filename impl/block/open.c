@@ -422,12 +422,20 @@ static block_node *open_image_node(option_list *options, int flags, error **errp
     block_node *file = open_file_child(driver, options, flags, errp);
     if (file == NULL)
         return NULL;
+    bool named = driver != NULL;
     if (open_node_settings_take(options, &flags, errp) < 0 ||
         (driver == NULL && (driver = open_format_probe(file, &flags, errp)) == NULL)) {
         block_node_close(file);
         return NULL;
     }
     option_list_remove(options, "driver");
+    /* A named format that keeps its file's permissions to itself takes them when the file is
+     * attached, as qemu does: a lock conflict is reported before the header is read. */
+    if (named && !driver->shares_child_permissions &&
+        file_node_locks_commit(file, false, errp) < 0) {
+        block_node_close(file);
+        return NULL;
+    }
     block_node *node = block_format_open_on(driver, file, file->filename, options, flags, errp);
     if (node == NULL) {
         block_node_close(file);
@@ -463,8 +471,10 @@ static int open_backing_chain(block_node *node, int flags, int depth, error **er
     block_open_request request = {
         .filename = full,
         .format = node->backing_format,
+        /* Read-only; a qcow2 backing still keeps others from writing its file (its metadata
+         * must stay consistent) unless the user forces sharing; raw passes the user's wish on. */
         .flags = (flags & ~(BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_PROBED | BLOCK_OPEN_REPAIR | BLOCK_OPEN_CHECK)) |
-                 BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_FORCE_SHARE,
+                 BLOCK_OPEN_NO_BACKING,
     };
     block_node *backing = block_image_open(&request, errp);
     if (backing == NULL) {

@@ -137,20 +137,28 @@ static int commit_arguments_parse(int argc, char **argv, commit_arguments *args)
 static block_node *commit_base_reopen(block_node *parent, const char *cache_mode, error **errp)
 {
     block_node *old = parent->backing;
+    char *filename = memory_strdup(old->filename);
+    block_node *below = old->backing;
     block_open_request request = {
-        .filename = old->filename,
+        .filename = filename,
         .format = old->driver->format_name,
         .flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_UNMAP,
         .cache_mode = cache_mode,
     };
-    block_node *writable = block_image_open(&request, errp);
+    block_node *writable;
 
+    /* The read-only node goes first: its locks keep writers out (qemu reopens it in place). */
+    old->backing = NULL;
+    parent->backing = NULL;
+    block_node_close(old);
+    writable = block_image_open(&request, errp);
     if (writable != NULL) {
-        writable->backing = old->backing;
-        old->backing = NULL;
+        writable->backing = below;
         parent->backing = writable;
-        block_node_close(old);
+    } else if (below != NULL) {
+        block_node_close(below);
     }
+    free(filename);
     return writable;
 }
 

@@ -498,7 +498,7 @@ cleanup:
 /* Checks that the source's persistent bitmaps can be copied; prints qemu's message and returns -1. */
 static int convert_bitmaps_check(block_node *source, bool skip_broken)
 {
-    if (source->driver->bitmap_list == NULL) {
+    if (!block_node_supports_persistent_bitmaps(source)) {
         cli_error("Source lacks bitmap support");
         return -1;
     }
@@ -999,7 +999,8 @@ int cli_command_convert(int argc, char **argv)
                                              options.target_cache, options.quiet);
     if (job.target == NULL)
         goto cleanup;
-    if (options.bitmaps && job.target->driver->bitmap_add == NULL) {
+    if (options.bitmaps && (job.target->driver->bitmap_add == NULL ||
+                            !block_node_supports_persistent_bitmaps(job.target))) {
         cli_error("Format driver '%s' does not support bitmaps", job.target->driver->format_name);
         goto cleanup;
     }

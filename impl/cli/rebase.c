@@ -180,7 +180,7 @@ static int rebase_new_backing_open(const rebase_arguments *args, rebase_images *
         block_open_request request = {
             .filename = path,
             .format = args->backing_format,
-            .flags = backing_flags | (args->force_share ? BLOCK_OPEN_FORCE_SHARE : BLOCK_OPEN_NO_WRITE_SHARE),
+            .flags = backing_flags | (args->force_share ? BLOCK_OPEN_FORCE_SHARE : 0),
             .cache_mode = args->backing_cache_mode,
         };
         images->new_backing_owned = block_image_open(&request, &err);

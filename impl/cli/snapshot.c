@@ -184,6 +184,8 @@ static int snapshot_entry_apply(block_node *node, const char *name)
         }
     }
     if (node->driver->snapshot_goto == NULL) {
+        if (node->driver->snapshot_fallback_reopen != NULL)
+            node->driver->snapshot_fallback_reopen(node);
         cli_error("Could not apply snapshot '%s': Block driver does not support snapshots", name);
         goto cleanup;
     }

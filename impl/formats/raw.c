@@ -66,6 +66,16 @@ static void raw_window_name(block_node *node, const option_list *options)
     json_free(root);
 }
 
+/* The warning qemu prints whenever a writable raw node was reached by probing. */
+static void raw_probe_warning_print(const block_node *node)
+{
+    report_text("WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+                "         Automatically detecting the format is dangerous for raw images, write operations on "
+                "block 0 will be restricted.\n"
+                "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+                node->filename);
+}
+
 static int raw_open(block_node *node, option_list *options, int flags, error **errp)
 {
     raw_state *state = memory_alloc_zero(sizeof(*state));
@@ -82,14 +92,16 @@ static int raw_open(block_node *node, option_list *options, int flags, error **e
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
     /* A probed image checks what writes put into block 0, so it takes requests in whole sectors. */
     node->request_alignment = (flags & BLOCK_OPEN_PROBED) ? 512 : 1;
-    if ((flags & BLOCK_OPEN_PROBED) && (flags & BLOCK_OPEN_READ_WRITE)) {
-        report_text("WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
-                    "         Automatically detecting the format is dangerous for raw images, write operations on "
-                    "block 0 will be restricted.\n"
-                    "         Specify the 'raw' format explicitly to remove the restrictions.\n",
-                    node->filename);
-    }
+    if ((flags & BLOCK_OPEN_PROBED) && (flags & BLOCK_OPEN_READ_WRITE))
+        raw_probe_warning_print(node);
     return 0;
+}
+
+/* Snapshot apply on raw goes to the file, which has none; the reopen warns again. */
+static void raw_snapshot_fallback_reopen(block_node *node)
+{
+    if ((node->flags & BLOCK_OPEN_PROBED) && (node->flags & BLOCK_OPEN_READ_WRITE))
+        raw_probe_warning_print(node);
 }
 
 static void raw_close(block_node *node)
@@ -191,6 +203,7 @@ const block_driver block_driver_raw = {
     .shares_child_permissions = true,
     .probe = raw_probe,
     .open = raw_open,
+    .snapshot_fallback_reopen = raw_snapshot_fallback_reopen,
     .close = raw_close,
     .read = raw_read,
     .write = raw_write,

@@ -439,6 +439,13 @@ void qcow2_close(block_node *node)
     node->state = NULL;
 }
 
+/* Persistent bitmaps need the bitmaps extension of version 3. */
+static bool qcow2_bitmaps_supported(block_node *node)
+{
+    const qcow2_state *s = node->state;
+    return s->version >= 3;
+}
+
 /* Fills cluster size, dirty flag and the "format-specific" data in qemu's field order. */
 static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
 {
@@ -521,6 +528,7 @@ const block_driver block_driver_qcow2 = {
     .snapshot_goto = qcow2_snapshot_goto,
     .snapshot_delete = qcow2_snapshot_delete,
     .snapshot_load = qcow2_snapshot_load,
+    .bitmaps_supported = qcow2_bitmaps_supported,
     .bitmap_list = qcow2_bitmap_list,
     .bitmap_add = qcow2_bitmap_add,
     .bitmap_remove = qcow2_bitmap_remove,
