@@ -473,6 +473,7 @@ static int rebase_run(const rebase_arguments *args, const char *filename, rebase
      * any data is copied leaves the image untouched. */
     if (args->backing != NULL && args->backing[0] != '\0' && args->backing_format == NULL) {
         cli_error("Could not change the backing file to '%s': backing format must be specified", args->backing);
+        cli_progress_update(1, 1);
         goto cleanup;
     }
     if (!args->unsafe && rebase_data_copy(images, alignment, args->compress) < 0) {

@@ -364,6 +364,13 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     if (qcow2_runtime_options_apply(node, options, errp) < 0)
         goto fail;
     bool header_updated = false;
+    /* What 10.2 does (oracle-checked): a repairing check of an image that holds both persistent
+     * bitmaps and snapshots runs without the snapshot table, whose clusters and the references
+     * only snapshots hold then read as leaks, and the header loses the table. */
+    if (s->writable && (flags & BLOCK_OPEN_CHECK) && s->bitmap_count > 0 && s->nb_snapshots > 0) {
+        s->nb_snapshots = 0;
+        s->snapshots_offset = 0;
+    }
     if (qcow2_bitmaps_load(node, s->writable, errp) < 0)
         goto fail;
     if (s->writable && s->bitmap_memory_count > 0)
