@@ -30,6 +30,8 @@ enum {
     BLOCK_OPEN_UNMAP = 1 << 11,       /* discard=unmap: clusters freed by the format are punched in the file */
     BLOCK_OPEN_WRITABLE_ASKED = 1 << 12, /* read-only=off given: force-share=on is refused */
     BLOCK_OPEN_NO_WRITE_SHARE = 1 << 13, /* the user lets nobody write or resize (convert sources, and their chains) */
+    BLOCK_OPEN_MAY_GROW = 1 << 14,   /* writes may widen the file past its end (convert's target): no
+                                      * aligned-size demand for O_DIRECT writers */
 };
 
 /* ---- write flags ---- */

@@ -748,7 +748,7 @@ static bool file_node_is_host_file(const block_node *node)
 
 int file_node_locks_commit(block_node *node, bool shares_child, error **errp)
 {
-    if (!file_node_is_host_file(node) || !((file_state *)node->state)->locking)
+    if (!file_node_is_host_file(node))
         return 0;
     int flags = node->flags;
     int perm = 0, unshared = 0;
@@ -765,6 +765,16 @@ int file_node_locks_commit(block_node *node, bool shares_child, error **errp)
     /* Backing files open force-shared, but a user that shares no writes passes that down the chain. */
     if (flags & BLOCK_OPEN_NO_WRITE_SHARE)
         unshared = LOCK_PERM_WRITE | LOCK_PERM_RESIZE;
+    /* Unaligned writes are widened to the request alignment; without the resize permission
+     * they could not reach past the end, so qemu wants the size (in sectors) aligned. */
+    uint64_t sectors_size = (node->size + 511) & ~(uint64_t)511;
+    if ((perm & LOCK_PERM_WRITE) && !(perm & LOCK_PERM_RESIZE) && !(flags & BLOCK_OPEN_MAY_GROW) &&
+        node->request_alignment > 1 &&
+        sectors_size % node->request_alignment != 0)
+        return error_set(errp, "Cannot get 'write' permission without 'resize': Image size is not a multiple of "
+                               "request alignment");
+    if (!((file_state *)node->state)->locking)
+        return 0;
     if (lock_bytes_acquire(node->fd, perm, unshared, errp) < 0) {
         file_lock_hint_append(errp, node->filename);
         return -1;

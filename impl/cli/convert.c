@@ -990,7 +990,7 @@ int cli_command_convert(int argc, char **argv)
         goto cleanup;
     }
     /* qemu opens a sparse-writing target with discard=unmap. */
-    int target_flags = BLOCK_OPEN_READ_WRITE | (options.min_sparse ? BLOCK_OPEN_UNMAP : 0);
+    int target_flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_MAY_GROW | (options.min_sparse ? BLOCK_OPEN_UNMAP : 0);
     if (options.skip_create)
         job.target = cli_image_open(target_name, options.target_format, options.target_image_opts, target_flags,
                                     options.target_cache, options.quiet);
