@@ -353,6 +353,25 @@ static int commit_iteration_run(commit_job *job, uint64_t first, error **errp)
     return 0;
 }
 
+/* Grows the base to size. The job reports a failure by its errno alone, as qemu's job does
+ * ("Block job failed: Operation not supported"). Returns 0 or -1 with *errp. */
+static int commit_base_grow(block_node *base, uint64_t size, error **errp)
+{
+    error *err = NULL;
+
+    if (block_node_truncate(base, size, false, BLOCK_PREALLOCATION_OFF, false, &err) == 0) {
+        return 0;
+    }
+    if (err != NULL && err->errnum != 0) {
+        int errnum = err->errnum;
+
+        error_free(err);
+        return error_set_errnum(errp, errnum, "%s", strerror(errnum));
+    }
+    error_propagate(errp, err);
+    return -1;
+}
+
 /* Commits top down into base: grows base to top's size when it is shorter, then copies every
  * chunk that an image above base allocates. Returns 0 or -1 with *errp. */
 static int commit_data_copy(block_node *top, block_node *base, error **errp)
@@ -367,8 +386,7 @@ static int commit_data_copy(block_node *top, block_node *base, error **errp)
         goto cleanup;
     }
     job.size = (uint64_t)top_length;
-    if (top_length > base_length &&
-        block_node_truncate(base, job.size, false, BLOCK_PREALLOCATION_OFF, false, errp) < 0) {
+    if (top_length > base_length && commit_base_grow(base, job.size, errp) < 0) {
         goto cleanup;
     }
     commit_job_geometry_get(&job);

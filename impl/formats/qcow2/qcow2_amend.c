@@ -1,5 +1,6 @@
 /* qcow2_amend.c — changing an existing qcow2 image: resize (grow, shrink, preallocation), amend (compat
  * up/down, lazy refcounts, data file flags), the backing file name and emptying (spec/qcow2.md §Resize, §Amend). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,9 +191,9 @@ int qcow2_truncate(block_node *node, uint64_t size, bool exact, block_preallocat
     qcow2_state *s = node->state;
     (void)shrink_allowed;
     if (size % 512)
-        return error_set(errp, "The new size must be a multiple of 512");
+        return error_set_errnum(errp, EINVAL, "The new size must be a multiple of 512");
     if (s->nb_snapshots && s->version < 3)
-        return error_set(errp, "Can't resize a v2 image which has snapshots");
+        return error_set_errnum(errp, ENOTSUP, "Can't resize a v2 image which has snapshots");
     uint64_t old_length = node->size;
     uint64_t new_l1_size = qcow2_size_to_l1(s, size);
     if (size < old_length) {
