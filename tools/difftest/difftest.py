@@ -42,32 +42,27 @@ MIN_CANDIDATE_TIMEOUT = 30
 
 
 class Tools:
-    """The two binaries behind symlinks named qemu-img (messages name the program by argv[0])."""
+    """The two binaries under the name qemu-img (messages name the program by argv[0])."""
 
     def __init__(self, work, oracle, candidate):
-        self.oracle = self.link(work, "bin-oracle", oracle, "qemu-img")
-        self.oracle_io = self.link(work, "bin-oracle", os.path.join(os.path.dirname(oracle), "qemu-io"), "qemu-io")
-        self.candidate = self.snapshot(work, "bin-candidate", candidate, "qemu-img")
+        self.oracle = self.place(work, "bin-oracle", oracle, "qemu-img")
+        self.oracle_io = self.place(work, "bin-oracle", os.path.join(os.path.dirname(oracle), "qemu-io"), "qemu-io")
+        # The candidate is copied at the start, so that a rebuild during a sweep does not change
+        # what is measured halfway through.
+        self.candidate = self.place(work, "bin-candidate", candidate, "qemu-img", copy=True)
 
     @staticmethod
-    def snapshot(work, folder, target, name):
-        """A copy of the candidate taken at the start, so that a rebuild during a sweep does
-        not change what is measured halfway through."""
+    def place(work, folder, target, name, copy=False):
+        """work/folder/name: a symlink to target, or with copy a copy of it."""
         path = os.path.join(work, folder)
         os.makedirs(path, exist_ok=True)
-        copy = os.path.join(path, name)
-        if not os.path.exists(copy):
-            shutil.copy2(os.path.abspath(target), copy)
-        return copy
-
-    @staticmethod
-    def link(work, folder, target, name):
-        path = os.path.join(work, folder)
-        os.makedirs(path, exist_ok=True)
-        link = os.path.join(path, name)
-        if not os.path.lexists(link):
-            os.symlink(os.path.abspath(target), link)
-        return link
+        placed = os.path.join(path, name)
+        if not os.path.lexists(placed):
+            if copy:
+                shutil.copy2(os.path.abspath(target), placed)
+            else:
+                os.symlink(os.path.abspath(target), placed)
+        return placed
 
 
 def run_argv(argv, cwd, timeout):
