@@ -431,8 +431,8 @@ static block_node *open_image_node(option_list *options, int flags, error **errp
     option_list_remove(options, "driver");
     /* A named format that keeps its file's permissions to itself takes them when the file is
      * attached, as qemu does: a lock conflict is reported before the header is read. */
-    if (named && !driver->shares_child_permissions &&
-        file_node_locks_commit(file, false, errp) < 0) {
+    bool locked_early = named && !driver->shares_child_permissions;
+    if (locked_early && file_node_locks_commit(file, false, errp) < 0) {
         block_node_close(file);
         return NULL;
     }
@@ -441,7 +441,7 @@ static block_node *open_image_node(option_list *options, int flags, error **errp
         block_node_close(file);
         return NULL;
     }
-    if (file_node_locks_commit(file, driver->shares_child_permissions, errp) < 0) {
+    if (!locked_early && file_node_locks_commit(file, driver->shares_child_permissions, errp) < 0) {
         if (driver->shares_child_permissions && errp && *errp)
             (*errp)->kind = ERROR_KIND_LOCK_USER_PERMISSION;
         block_node_close(node);
