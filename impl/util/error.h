@@ -13,6 +13,12 @@ typedef enum error_kind {
      * shares its child's permissions (raw, protocols): qemu meets it only once the whole graph
      * is attached, so it is never worded as a backing file's failure. */
     ERROR_KIND_LOCK_USER_PERMISSION,
+    /* An on-disk table whose entry count passes its fixed bound (impl/formats/common/format_table.h). */
+    ERROR_KIND_TABLE_TOO_LARGE,
+    /* An on-disk structure that reaches past the end of its file. */
+    ERROR_KIND_PAST_END_OF_FILE,
+    /* The image's metadata is inconsistent (the driver's message says how). */
+    ERROR_KIND_CORRUPT,
 } error_kind;
 
 typedef struct error {

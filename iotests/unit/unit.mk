@@ -1,6 +1,7 @@
 # iotests/unit/unit.mk — builds and runs the cmocka unit tests of impl/util into build-unit/ (spec/architecture.md §Tests).
 # Included by the top-level Makefile; `make unit` builds every iotests/unit/test_*.c against the impl/util
-# sources (compiled directly, nothing else of the product) and runs each binary.
+# sources (compiled directly, nothing else of the product) and runs each binary; test_format_*.c link
+# the whole product library instead.
 UNIT_BUILD := build-unit
 UNIT_TEST_SOURCES := $(sort $(wildcard iotests/unit/test_*.c))
 UNIT_UTIL_SOURCES := $(sort $(wildcard impl/util/*.c))
@@ -23,6 +24,14 @@ $(UNIT_BUILD)/util/%.o: impl/util/%.c $(UNIT_UTIL_HEADERS)
 $(UNIT_BUILD)/test_%: iotests/unit/test_%.c $(UNIT_UTIL_OBJECTS) $(UNIT_UTIL_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -Iimpl/util -o $@ $< $(UNIT_UTIL_OBJECTS) $(UNIT_LIBS)
+
+# Tests named test_format_*.c drive the format toolkit and drivers: they link the whole product
+# library, built with the same sanitizers (the ASan objects of the Makefile).
+UNIT_LIBRARY_OBJECTS := $(LIB_SOURCES:%.c=$(ASAN_BUILD)/obj/%.o)
+
+$(UNIT_BUILD)/test_format_%: iotests/unit/test_format_%.c $(UNIT_LIBRARY_OBJECTS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -Iimpl -Iimpl/util -o $@ $< $(UNIT_LIBRARY_OBJECTS) $(UNIT_LIBS) $(LIBS)
 
 # Runs every test binary (all of them, even after a failure) and fails when any failed.
 unit: $(UNIT_BINARIES)

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "../../block/block.h"
+#include "../common/format_cache.h"
+#include "../common/format_io.h"
 
 /* The one symbol the block registry uses. */
 extern const block_driver block_driver_qcow2;
@@ -103,14 +105,6 @@ typedef enum qcow2_type {
     QCOW2_TYPE_INVALID,
 } qcow2_type;
 
-/* A small cache of whole-cluster metadata tables (L2 tables, refcount blocks); write-through. */
-#define QCOW2_CACHE_SLOTS 16
-typedef struct qcow2_cache {
-    uint64_t offsets[QCOW2_CACHE_SLOTS];
-    uint8_t *tables[QCOW2_CACHE_SLOTS];
-    uint64_t stamps[QCOW2_CACHE_SLOTS];
-    uint64_t clock;
-} qcow2_cache;
 
 /* One entry of the snapshot table (spec/qcow2.md §Snapshots). */
 typedef struct qcow2_snapshot {
@@ -189,8 +183,8 @@ typedef struct qcow2_state {
     block_node *data_node;     /* where guest data lives: node->file or the external data file */
     bool data_node_owned;
 
-    qcow2_cache l2_cache;
-    qcow2_cache refblock_cache;
+    format_cache l2_cache;
+    format_cache refblock_cache;
 
     bool metadata_prealloc_checked;
     bool metadata_prealloc;
@@ -232,20 +226,6 @@ static inline bool qcow2_data_file_is_raw(const qcow2_state *s)
 {
     return (s->autoclear_features & QCOW2_AUTOCLEAR_DATA_FILE_RAW) != 0;
 }
-
-/* ---- file access (qcow2_io.c) ---- */
-/* Reads from a protocol node; bytes past its end read as zeroes. */
-int qcow2_file_read(block_node *file, uint64_t offset, size_t length, void *buf, error **errp);
-int qcow2_file_write(block_node *file, uint64_t offset, size_t length, const void *buf, error **errp);
-int qcow2_file_write_zeroes(block_node *file, uint64_t offset, uint64_t length, error **errp);
-
-/* Metadata cache: returns the cached copy of the cluster-sized table at offset (loading it). */
-uint8_t *qcow2_cache_get(block_node *node, qcow2_cache *cache, uint64_t offset, error **errp);
-/* Installs a zeroed table for offset without reading it (a newly allocated table). */
-uint8_t *qcow2_cache_get_empty(block_node *node, qcow2_cache *cache, uint64_t offset);
-/* Forgets the table at offset (freed clusters). */
-void qcow2_cache_drop(qcow2_cache *cache, uint64_t offset);
-void qcow2_cache_clear(qcow2_cache *cache);
 
 /* ---- header (qcow2_header.c) ---- */
 /* Rewrites cluster 0 from the state (fixed header, extensions, backing file name). */
@@ -305,8 +285,6 @@ int qcow2_l1_entry_write(block_node *node, uint64_t index, error **errp);
 int qcow2_host_offset_get(block_node *node, uint64_t offset, uint64_t length, qcow2_type *type,
                           uint64_t *host_offset, uint64_t *bytes, uint64_t *l2_entry_out, error **errp);
 int qcow2_parse_compressed_entry(const qcow2_state *s, uint64_t entry, uint64_t *host_offset, uint64_t *size);
-
-bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 /* The metadata structure a write of [offset, offset+size) would hit (qemu's overlap check), or NULL;
  * with_snapshots adds the snapshot table, inactive L1 tables and the bitmap directory. */
 const char *qcow2_metadata_overlap(block_node *node, uint64_t offset, uint64_t size, bool with_snapshots);
@@ -333,8 +311,6 @@ int qcow2_block_status(block_node *node, uint64_t offset, uint64_t length, block
 
 /* ---- compression (qcow2_compress.c) ---- */
 /* Compresses src into dest (at most dest_size bytes); returns the length, -2 when it does not fit. */
-long qcow2_compress(uint8_t type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size);
-int qcow2_decompress(uint8_t type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size);
 int qcow2_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
 
 /* ---- create, measure (qcow2_create.c) ---- */

@@ -13,7 +13,7 @@ static int qcow2_size_write(block_node *node, uint64_t size, error **errp)
 {
     uint8_t raw[8];
     endian_store_be64(raw, size);
-    if (qcow2_file_write(node->file, 24, sizeof(raw), raw, errp) < 0) {
+    if (format_file_write(node->file, 24, sizeof(raw), raw, errp) < 0) {
         error_prepend(errp, "Failed to update the image size: ");
         return -1;
     }
@@ -53,7 +53,7 @@ static int qcow2_l1_shrink(block_node *node, uint64_t new_size, error **errp)
     qcow2_state *s = node->state;
     if (new_size >= s->l1_size)
         return 0;
-    if (qcow2_file_write_zeroes(node->file, s->l1_table_offset + new_size * 8, (s->l1_size - new_size) * 8, errp) < 0)
+    if (format_file_write_zeroes(node->file, s->l1_table_offset + new_size * 8, (s->l1_size - new_size) * 8, errp) < 0)
         return -1;
     for (uint64_t i = s->l1_size; i > new_size; i--) {
         uint64_t l2 = s->l1_table[i - 1] & QCOW2_L1_OFFSET_MASK;
@@ -80,7 +80,7 @@ static int qcow2_reftable_shrink(block_node *node, error **errp)
         uint64_t offset = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
         if (offset == 0)
             continue;
-        uint8_t *block = qcow2_cache_get(node, &s->refblock_cache, offset, errp);
+        uint8_t *block = format_cache_get(&s->refblock_cache, offset, errp);
         if (block == NULL)
             goto out;
         uint8_t *copy = memory_alloc_zero(s->cluster_size);
@@ -99,13 +99,13 @@ static int qcow2_reftable_shrink(block_node *node, error **errp)
         error_set(errp, "Input/output error");
         goto out;
     }
-    if (qcow2_file_write(node->file, s->refcount_table_offset, count * 8, raw, errp) < 0)
+    if (format_file_write(node->file, s->refcount_table_offset, count * 8, raw, errp) < 0)
         goto out;
     for (uint64_t i = 0; i < count && i < s->refcount_table_entries; i++) {
         if (!drop[i] || s->refcount_table[i] == 0)
             continue;
         uint64_t offset = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
-        qcow2_cache_drop(&s->refblock_cache, offset);
+        format_cache_drop(&s->refblock_cache, offset);
         s->refcount_table[i] = 0;
         /* the block's own reference lived in itself or in another block */
         uint64_t covering = (offset >> s->cluster_bits) >> s->refcount_block_bits;
@@ -170,7 +170,7 @@ static int qcow2_grow_preallocated(block_node *node, uint64_t old_length, uint64
             old_entries[i] = qcow2_l2_entry_get(s, table, index + i);
             endian_store_be64(table + (index + i) * s->l2_entry_size, (host + i * s->cluster_size) | QCOW2_OFLAG_COPIED);
         }
-        int w = qcow2_file_write(node->file, table_offset + index * s->l2_entry_size, n * s->l2_entry_size,
+        int w = format_file_write(node->file, table_offset + index * s->l2_entry_size, n * s->l2_entry_size,
                                  table + index * s->l2_entry_size, errp);
         for (uint64_t i = 0; i < n && w == 0; i++)
             qcow2_entry_free(node, old_entries[i], NULL);
@@ -290,20 +290,20 @@ static int qcow2_make_completely_empty(block_node *node, error **errp)
     qcow2_state *s = node->state;
     uint64_t per_cluster = s->cluster_size / 8;
     uint64_t l1_clusters = (s->l1_size + per_cluster - 1) / per_cluster;
-    qcow2_cache_clear(&s->l2_cache);
-    qcow2_cache_clear(&s->refblock_cache);
+    format_cache_clear(&s->l2_cache);
+    format_cache_clear(&s->refblock_cache);
     if (qcow2_mark_dirty(node, true, errp) < 0)
         return -1;
-    if (l1_clusters && qcow2_file_write_zeroes(node->file, s->l1_table_offset, l1_clusters * s->cluster_size, errp) < 0)
+    if (l1_clusters && format_file_write_zeroes(node->file, s->l1_table_offset, l1_clusters * s->cluster_size, errp) < 0)
         return -1;
     memset(s->l1_table, 0, s->l1_size * 8);
-    if (qcow2_file_write_zeroes(node->file, s->cluster_size, (2 + l1_clusters) * s->cluster_size, errp) < 0)
+    if (format_file_write_zeroes(node->file, s->cluster_size, (2 + l1_clusters) * s->cluster_size, errp) < 0)
         return -1;
     uint8_t pointers[20];
     endian_store_be64(pointers, 3 * s->cluster_size);
     endian_store_be64(pointers + 8, s->cluster_size);
     endian_store_be32(pointers + 16, 1);
-    if (qcow2_file_write(node->file, 40, sizeof(pointers), pointers, errp) < 0)
+    if (format_file_write(node->file, 40, sizeof(pointers), pointers, errp) < 0)
         return -1;
     s->l1_table_offset = 3 * s->cluster_size;
     free(s->refcount_table);
@@ -312,7 +312,7 @@ static int qcow2_make_completely_empty(block_node *node, error **errp)
     s->refcount_table_offset = s->cluster_size;
     uint8_t entry[8];
     endian_store_be64(entry, 2 * s->cluster_size);
-    if (qcow2_file_write(node->file, s->cluster_size, 8, entry, errp) < 0)
+    if (format_file_write(node->file, s->cluster_size, 8, entry, errp) < 0)
         return -1;
     s->refcount_table[0] = 2 * s->cluster_size;
     s->free_cluster_index = 0;
@@ -352,7 +352,7 @@ static int qcow2_zero_clusters_expand(block_node *node, error **errp)
         uint64_t l2_offset = s->l1_table[i] & QCOW2_L1_OFFSET_MASK;
         if (l2_offset == 0)
             continue;
-        uint8_t *table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
+        uint8_t *table = format_cache_get(&s->l2_cache, l2_offset, errp);
         if (table == NULL)
             return -1;
         for (uint64_t j = 0; j < s->l2_entries; j++) {
@@ -371,13 +371,13 @@ static int qcow2_zero_clusters_expand(block_node *node, error **errp)
                 if (allocated < 0)
                     return -1;
                 host = (uint64_t)allocated;
-                table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
+                table = format_cache_get(&s->l2_cache, l2_offset, errp);
                 if (table == NULL)
                     return -1;
             } else {
                 host = entry & QCOW2_L2_OFFSET_MASK;
             }
-            if (qcow2_file_write_zeroes(s->data_node, host, s->cluster_size, errp) < 0)
+            if (format_file_write_zeroes(s->data_node, host, s->cluster_size, errp) < 0)
                 return -1;
             if (qcow2_l2_entry_set(node, table, l2_offset, j, host | QCOW2_OFLAG_COPIED, 0, errp) < 0)
                 return -1;
@@ -394,7 +394,7 @@ static int qcow2_has_compressed_clusters(block_node *node, error **errp)
         uint64_t l2_offset = s->l1_table[i] & QCOW2_L1_OFFSET_MASK;
         if (l2_offset == 0)
             continue;
-        uint8_t *table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
+        uint8_t *table = format_cache_get(&s->l2_cache, l2_offset, errp);
         if (table == NULL)
             return -1;
         for (uint64_t j = 0; j < s->l2_entries; j++)
@@ -502,7 +502,7 @@ static int qcow2_walk_block_done(block_node *node, qcow2_walk_operation operatio
         return 0;
     }
     if (index < *table_size && (*table)[index]) {
-        if (qcow2_file_write(node->file, (*table)[index], s->cluster_size, block, errp) < 0) {
+        if (format_file_write(node->file, (*table)[index], s->cluster_size, block, errp) < 0) {
             error_prepend(errp, "Failed to write refblock: ");
             return -1;
         }
@@ -541,7 +541,7 @@ static int qcow2_walk_refcounts(block_node *node, uint64_t **table, uint64_t *ta
             }
             uint64_t refcount = 0;
             if (offset) {
-                uint8_t *old = qcow2_cache_get(node, &s->refblock_cache, offset, errp);
+                uint8_t *old = format_cache_get(&s->refblock_cache, offset, errp);
                 if (old == NULL) {
                     error_prepend(errp, "Failed to retrieve refblock: ");
                     return -1;
@@ -602,7 +602,7 @@ static int qcow2_refcount_order_change(block_node *node, int order, error **errp
     uint8_t *raw = memory_alloc_zero(table_size * 8 + 1);
     for (uint64_t i = 0; i < table_size; i++)
         endian_store_be64(raw + 8 * i, table[i]);
-    int w = qcow2_file_write(node->file, (uint64_t)table_offset, table_size * 8, raw, errp);
+    int w = format_file_write(node->file, (uint64_t)table_offset, table_size * 8, raw, errp);
     free(raw);
     if (w < 0) {
         error_prepend(errp, "Failed to write the new reftable: ");
@@ -626,7 +626,7 @@ static int qcow2_refcount_order_change(block_node *node, int order, error **errp
     s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ull << s->refcount_bits) - 1;
     s->refcount_block_bits = (uint32_t)block_bits;
     s->refcount_block_entries = block_entries;
-    qcow2_cache_clear(&s->refblock_cache);
+    format_cache_clear(&s->refblock_cache);
     table = old_table;
     table_size = old_entries;
     table_offset = (int64_t)old_offset;

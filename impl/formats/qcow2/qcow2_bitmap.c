@@ -80,7 +80,7 @@ static int qcow2_bitmap_directory_read(block_node *node, qcow2_bitmap_entry **ou
     qcow2_bitmap_entry *list = memory_alloc_array(s->bitmap_count, sizeof(qcow2_bitmap_entry));
     size_t n = 0;
     int ret = -1;
-    if (qcow2_file_read(node->file, s->bitmap_directory_offset, s->bitmap_directory_size, dir, errp) < 0)
+    if (format_file_read(node->file, s->bitmap_directory_offset, s->bitmap_directory_size, dir, errp) < 0)
         goto out;
     uint64_t pos = 0;
     uint64_t dir_end = s->bitmap_directory_size;
@@ -176,7 +176,7 @@ static int qcow2_bitmap_data_load(block_node *node, const qcow2_bitmap_entry *e,
     uint8_t *table = memory_alloc_zero((uint64_t)e->table_size * 8 + 1);
     uint8_t *cluster = memory_alloc_zero(s->cluster_size);
     int ret = -1;
-    if (qcow2_file_read(node->file, e->table_offset, (uint64_t)e->table_size * 8, table, errp) < 0)
+    if (format_file_read(node->file, e->table_offset, (uint64_t)e->table_size * 8, table, errp) < 0)
         goto out;
     for (uint32_t i = 0; i < e->table_size; i++) {
         uint64_t entry = endian_load_be64(table + 8 * i);
@@ -186,7 +186,7 @@ static int qcow2_bitmap_data_load(block_node *node, const qcow2_bitmap_entry *e,
         uint64_t n = bytes - first_byte < s->cluster_size ? bytes - first_byte : s->cluster_size;
         uint64_t offset = entry & QCOW2_BME_TABLE_OFFSET_MASK;
         if (offset) {
-            if (qcow2_file_read(node->file, offset, n, cluster, errp) < 0)
+            if (format_file_read(node->file, offset, n, cluster, errp) < 0)
                 goto out;
             memcpy(bm->bits + first_byte, cluster, n);
         } else if (entry & 1) {
@@ -219,7 +219,7 @@ static int qcow2_bitmap_directory_update_in_place(block_node *node, const qcow2_
         error_set(errp, "Invalid argument");
         goto out;
     }
-    if (qcow2_file_write(node->file, s->bitmap_directory_offset, size, dir, errp) < 0)
+    if (format_file_write(node->file, s->bitmap_directory_offset, size, dir, errp) < 0)
         goto out;
     s->autoclear_features |= QCOW2_AUTOCLEAR_BITMAPS;
     ret = qcow2_header_update(node, errp);
@@ -240,7 +240,7 @@ static int qcow2_bitmap_directory_replace(block_node *node, const qcow2_bitmap_e
         uint8_t *dir = NULL;
         new_size = qcow2_bitmap_directory_build(list, count, &dir);
         int64_t offset = qcow2_clusters_alloc(node, new_size, errp);
-        if (offset < 0 || qcow2_file_write(node->file, (uint64_t)offset, new_size, dir, errp) < 0) {
+        if (offset < 0 || format_file_write(node->file, (uint64_t)offset, new_size, dir, errp) < 0) {
             free(dir);
             return -1;
         }
@@ -268,7 +268,7 @@ static void qcow2_bitmap_clusters_free(block_node *node, uint64_t table_offset, 
     if (table_size == 0 || (uint64_t)table_size * 8 > (64u << 20))
         return;
     uint8_t *table = memory_alloc_zero((uint64_t)table_size * 8);
-    if (qcow2_file_read(node->file, table_offset, (uint64_t)table_size * 8, table, NULL) == 0) {
+    if (format_file_read(node->file, table_offset, (uint64_t)table_size * 8, table, NULL) == 0) {
         for (uint32_t i = 0; i < table_size; i++) {
             uint64_t offset = endian_load_be64(table + 8 * i) & QCOW2_BME_TABLE_OFFSET_MASK;
             if (offset) {
@@ -306,14 +306,14 @@ static int qcow2_bitmap_store_one(block_node *node, qcow2_bitmap_entry *e, const
             goto out;
         memset(cluster, 0, s->cluster_size);
         memcpy(cluster, bm->bits + first, n);
-        if (qcow2_file_write(node->file, (uint64_t)offset, s->cluster_size, cluster, errp) < 0)
+        if (format_file_write(node->file, (uint64_t)offset, s->cluster_size, cluster, errp) < 0)
             goto out;
         endian_store_be64(table + 8 * i, (uint64_t)offset);
     }
     int64_t table_offset = qcow2_clusters_alloc(node, table_size * 8, errp);
     if (table_offset < 0)
         goto out;
-    if (qcow2_file_write(node->file, (uint64_t)table_offset, table_size * 8, table, errp) < 0)
+    if (format_file_write(node->file, (uint64_t)table_offset, table_size * 8, table, errp) < 0)
         goto out;
     e->table_offset = (uint64_t)table_offset;
     e->table_size = (uint32_t)table_size;

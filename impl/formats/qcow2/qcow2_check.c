@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "qcow2.h"
+#include "../common/format_refmap.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
 #include "../../util/report.h"
@@ -17,21 +18,10 @@
 
 /* The recomputed ("in-memory") reference counts. */
 typedef struct qcow2_refcount_map {
-    uint64_t *counts;
-    uint64_t count;
+    format_refmap refs;   /* the counts per host cluster */
     uint64_t file_length; /* the image file length rounded up to 512, as qemu sees it */
     int fix;              /* CHECK_FIX_* of the running check (L2 entries fixed during the walk) */
 } qcow2_refcount_map;
-
-/* Grows the map to hold count entries (zeroed). */
-static void qcow2_map_resize(qcow2_refcount_map *map, uint64_t count)
-{
-    if (count <= map->count)
-        return;
-    map->counts = memory_realloc(map->counts, count * sizeof(uint64_t));
-    memset(map->counts + map->count, 0, (count - map->count) * sizeof(uint64_t));
-    map->count = count;
-}
 
 /* qemu's qcow2_inc_refcounts_imrt: one more reference to each cluster of [offset, offset+size). */
 static void qcow2_map_add(const qcow2_state *s, qcow2_refcount_map *map, check_result *result, uint64_t offset,
@@ -48,16 +38,14 @@ static void qcow2_map_add(const qcow2_state *s, qcow2_refcount_map *map, check_r
     }
     uint64_t first = offset >> s->cluster_bits;
     uint64_t last = (offset + size - 1) >> s->cluster_bits;
-    qcow2_map_resize(map, last + 1);
     for (uint64_t i = first; i <= last; i++) {
-        if (map->counts[i] == s->refcount_max) {
+        if (!format_refmap_increment(&map->refs, i, s->refcount_max, NULL)) {
             report_text("ERROR: overflow cluster offset=0x%llx\n", (unsigned long long)(i << s->cluster_bits));
             report_text("Use qemu-img amend to increase the refcount entry width or qemu-img convert to create a "
                         "clean copy if the image cannot be opened for writing\n");
             result->corruptions++;
             continue;
         }
-        map->counts[i]++;
     }
 }
 
@@ -78,9 +66,9 @@ static int qcow2_check_fix_l2_zero(block_node *node, check_result *result, uint8
     } else {
         endian_store_be64(slot, QCOW2_OFLAG_ZERO);
     }
-    qcow2_cache_drop(&s->l2_cache, l2_offset);
+    format_cache_drop(&s->l2_cache, l2_offset);
     error *err = NULL;
-    if (qcow2_file_write(node->file, l2_offset + index * s->l2_entry_size, s->l2_entry_size, slot, &err) < 0) {
+    if (format_file_write(node->file, l2_offset + index * s->l2_entry_size, s->l2_entry_size, slot, &err) < 0) {
         report_text("ERROR: Failed to update L2 table entry: %s\n", err ? error_message(err) : "I/O error");
         error_free(err);
         result->check_errors++;
@@ -99,7 +87,7 @@ static int qcow2_check_l2(block_node *node, qcow2_refcount_map *map, check_resul
     uint64_t next_contiguous = 0;
     uint8_t *table = memory_alloc_zero(s->cluster_size);
     int ret = -1;
-    if (qcow2_file_read(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
+    if (format_file_read(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
         report_text("ERROR: I/O error in check_refcounts_l2\n");
         result->check_errors++;
         goto out;
@@ -172,12 +160,8 @@ static int qcow2_check_l2(block_node *node, qcow2_refcount_map *map, check_resul
                 report_text("ERROR offset=%llx: Data cluster is not properly aligned; L2 entry corrupted.\n",
                             (unsigned long long)host);
         }
-        if (active) {
-            result->allocated_clusters++;
-            if (next_contiguous && host != next_contiguous)
-                result->fragmented_clusters++;
-            next_contiguous = host + s->cluster_size;
-        }
+        if (active)
+            format_check_count_allocated(result, &next_contiguous, host, s->cluster_size);
         if (!qcow2_has_data_file(s))
             qcow2_map_add(s, map, result, host, s->cluster_size);
     }
@@ -197,7 +181,7 @@ static int qcow2_check_l1(block_node *node, qcow2_refcount_map *map, check_resul
     qcow2_map_add(s, map, result, l1_offset, l1_size * 8);
     uint8_t *raw = memory_alloc_zero(l1_size * 8);
     int ret = -1;
-    if (qcow2_file_read(node->file, l1_offset, l1_size * 8, raw, NULL) < 0) {
+    if (format_file_read(node->file, l1_offset, l1_size * 8, raw, NULL) < 0) {
         report_text("ERROR: I/O error in check_refcounts_l1\n");
         result->check_errors++;
         goto out;
@@ -271,7 +255,7 @@ static void qcow2_check_bitmaps(block_node *node, qcow2_refcount_map *map, check
     if (!s->has_bitmaps_extension || s->bitmap_count == 0 || s->bitmap_directory_size > (64u << 20))
         return;
     uint8_t *dir = memory_alloc_zero(s->bitmap_directory_size + 1);
-    if (qcow2_file_read(node->file, s->bitmap_directory_offset, s->bitmap_directory_size, dir, NULL) < 0) {
+    if (format_file_read(node->file, s->bitmap_directory_offset, s->bitmap_directory_size, dir, NULL) < 0) {
         free(dir);
         return;
     }
@@ -284,7 +268,7 @@ static void qcow2_check_bitmaps(block_node *node, qcow2_refcount_map *map, check
         uint32_t extra = endian_load_be32(dir + pos + 20);
         if (table_size <= (1u << 24) && (uint64_t)table_size * 8 <= map->file_length) {
             uint8_t *table = memory_alloc_zero((uint64_t)table_size * 8 + 1);
-            if (qcow2_file_read(node->file, table_offset, (uint64_t)table_size * 8, table, NULL) == 0) {
+            if (format_file_read(node->file, table_offset, (uint64_t)table_size * 8, table, NULL) == 0) {
                 qcow2_map_add(s, map, result, table_offset, (uint64_t)table_size * 8);
                 for (uint32_t j = 0; j < table_size; j++) {
                     uint64_t data = endian_load_be64(table + 8 * j) & QCOW2_L2_OFFSET_MASK;
@@ -320,7 +304,7 @@ static int qcow2_check_refblocks(block_node *node, qcow2_refcount_map *map, chec
             *rebuild = true;
             continue;
         }
-        if (cluster >= map->count) {
+        if (cluster >= format_refmap_clusters(&map->refs)) {
             result->corruptions++;
             report_text("%s refcount block %llu is outside image\n", (fix & CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
                         (unsigned long long)i);
@@ -343,7 +327,7 @@ static int qcow2_check_refblocks(block_node *node, qcow2_refcount_map *map, chec
                 }
                 int64_t length = block_node_length(node->file);
                 map->file_length = ((uint64_t)length + 511) & ~511ull;
-                qcow2_map_resize(map, qcow2_size_to_clusters(s, map->file_length));
+                format_refmap_grow(&map->refs, qcow2_size_to_clusters(s, map->file_length));
                 result->corruptions--;
                 result->corruptions_fixed++;
                 qcow2_map_add(s, map, result, offset, s->cluster_size);
@@ -352,9 +336,9 @@ static int qcow2_check_refblocks(block_node *node, qcow2_refcount_map *map, chec
         }
         if (offset != 0) {
             qcow2_map_add(s, map, result, offset, s->cluster_size);
-            if (map->counts[cluster] != 1) {
+            if (format_refmap_get(&map->refs, cluster) != 1) {
                 report_text("ERROR refcount block %llu refcount=%llu\n", (unsigned long long)i,
-                            (unsigned long long)map->counts[cluster]);
+                            (unsigned long long)format_refmap_get(&map->refs, cluster));
                 result->corruptions++;
                 *rebuild = true;
             }
@@ -387,14 +371,14 @@ static void qcow2_refcounts_compare(block_node *node, qcow2_refcount_map *map, c
 {
     qcow2_state *s = node->state;
     *highest = 0;
-    for (uint64_t i = 0; i < map->count; i++) {
+    for (uint64_t i = 0; i < format_refmap_clusters(&map->refs); i++) {
         uint64_t stored;
         if (qcow2_refcount_get(node, i, &stored, NULL) < 0) {
             report_text("Can't get refcount for cluster %llu: Input/output error\n", (unsigned long long)i);
             result->check_errors++;
             continue;
         }
-        uint64_t computed = map->counts[i];
+        uint64_t computed = format_refmap_get(&map->refs, i);
         if (stored > 0 || computed > 0)
             *highest = (int64_t)i;
         if (stored == computed)
@@ -462,7 +446,7 @@ static int qcow2_check_copied_flags(block_node *node, check_result *result, int 
                 result->corruptions_fixed++;
             }
         }
-        if (qcow2_file_read(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
+        if (format_file_read(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
             report_text("ERROR: Could not read L2 table: Input/output error\n");
             result->check_errors++;
             goto out;
@@ -492,12 +476,12 @@ static int qcow2_check_copied_flags(block_node *node, check_result *result, int 
             }
         }
         if (dirty > 0) {
-            if (qcow2_file_write(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
+            if (format_file_write(node->file, l2_offset, s->cluster_size, table, NULL) < 0) {
                 report_text("ERROR: Could not write L2 table: Input/output error\n");
                 result->check_errors++;
                 goto out;
             }
-            qcow2_cache_drop(&s->l2_cache, l2_offset);
+            format_cache_drop(&s->l2_cache, l2_offset);
             result->corruptions -= dirty;
             result->corruptions_fixed += dirty;
         }
@@ -508,31 +492,6 @@ out:
     return ret;
 }
 
-
-/* qemu's alloc_clusters_imrt: first fit of count free clusters in the recomputed refcounts (growing them
- * past the image end when needed); the clusters get refcount 1. */
-static int64_t qcow2_map_alloc(const qcow2_state *s, qcow2_refcount_map *map, uint64_t count, uint64_t *first_free)
-{
-    uint64_t cluster = *first_free, contiguous = 0;
-    bool first_gap = true;
-    for (; cluster < map->count && contiguous < count; cluster++) {
-        if (map->counts[cluster] == 0) {
-            contiguous++;
-            if (first_gap) {
-                *first_free = cluster;
-                first_gap = false;
-            }
-        } else {
-            contiguous = 0;
-        }
-    }
-    if (contiguous < count)
-        qcow2_map_resize(map, cluster + count - contiguous);
-    cluster -= contiguous;
-    for (uint64_t i = 0; i < count; i++)
-        map->counts[cluster + i] = 1;
-    return (int64_t)(cluster << s->cluster_bits);
-}
 
 /* qemu's rebuild_refcounts_write_refblocks: writes a refcount block for every block range of
  * [first, end) holding references; returns 1 when the new table had to grow, 0, or -1. */
@@ -545,7 +504,7 @@ static int qcow2_rebuild_write_refblocks(block_node *node, qcow2_refcount_map *m
     uint8_t *block = memory_alloc_zero(s->cluster_size);
     int ret = -1;
     for (uint64_t cluster = first; cluster < end; cluster++) {
-        if (cluster >= map->count || map->counts[cluster] == 0)
+        if (format_refmap_get(&map->refs, cluster) == 0)
             continue;
         uint64_t index = cluster >> s->refcount_block_bits;
         uint64_t start = index << s->refcount_block_bits;
@@ -555,7 +514,7 @@ static int qcow2_rebuild_write_refblocks(block_node *node, qcow2_refcount_map *m
         } else {
             if (first_free < start)
                 first_free = start;
-            offset = (uint64_t)qcow2_map_alloc(s, map, 1, &first_free);
+            offset = format_refmap_allocate(&map->refs, 1, &first_free);
             if ((offset >> s->cluster_bits) >= end)
                 end = (offset >> s->cluster_bits) + 1;
             if (*entries <= index) {
@@ -571,8 +530,8 @@ static int qcow2_rebuild_write_refblocks(block_node *node, qcow2_refcount_map *m
         memset(block, 0, s->cluster_size);
         for (uint64_t i = 0; i < s->refcount_block_entries; i++) {
             uint64_t c = start + i;
-            if (c < map->count && map->counts[c])
-                qcow2_refcount_array_set(s, block, i, map->counts[c]);
+            if (format_refmap_get(&map->refs, c))
+                qcow2_refcount_array_set(s, block, i, format_refmap_get(&map->refs, c));
         }
         const char *overlap = qcow2_metadata_overlap(node, offset, s->cluster_size, true);
         if (overlap) {
@@ -580,7 +539,7 @@ static int qcow2_rebuild_write_refblocks(block_node *node, qcow2_refcount_map *m
             error_set(errp, "ERROR writing refblock: Input/output error");
             goto out;
         }
-        if (qcow2_file_write(node->file, offset, s->cluster_size, block, errp) < 0) {
+        if (format_file_write(node->file, offset, s->cluster_size, block, errp) < 0) {
             error_prepend(errp, "ERROR writing refblock: ");
             goto out;
         }
@@ -599,8 +558,8 @@ static int qcow2_refcounts_rebuild(block_node *node, qcow2_refcount_map *map, ch
     uint64_t *table = NULL, entries = 0;
     int64_t table_offset = -1;
     uint64_t table_clusters = 0;
-    qcow2_cache_clear(&s->refblock_cache);
-    int changed = qcow2_rebuild_write_refblocks(node, map, 0, map->count, &table, &entries, errp);
+    format_cache_clear(&s->refblock_cache);
+    int changed = qcow2_rebuild_write_refblocks(node, map, 0, format_refmap_clusters(&map->refs), &table, &entries, errp);
     if (changed < 0) {
         result->check_errors++;
         goto fail;
@@ -608,7 +567,7 @@ static int qcow2_refcounts_rebuild(block_node *node, qcow2_refcount_map *map, ch
     do {
         uint64_t first_free = 0;
         table_clusters = qcow2_size_to_clusters(s, entries * 8);
-        table_offset = qcow2_map_alloc(s, map, table_clusters, &first_free);
+        table_offset = (int64_t)format_refmap_allocate(&map->refs, table_clusters, &first_free);
         uint64_t start = (uint64_t)table_offset >> s->cluster_bits;
         changed = qcow2_rebuild_write_refblocks(node, map, start, start + table_clusters, &table, &entries, errp);
         if (changed < 0) {
@@ -619,7 +578,7 @@ static int qcow2_refcounts_rebuild(block_node *node, qcow2_refcount_map *map, ch
     uint8_t *raw = memory_alloc_zero(entries * 8);
     for (uint64_t i = 0; i < entries; i++)
         endian_store_be64(raw + 8 * i, table[i]);
-    int w = qcow2_file_write(node->file, (uint64_t)table_offset, entries * 8, raw, errp);
+    int w = format_file_write(node->file, (uint64_t)table_offset, entries * 8, raw, errp);
     free(raw);
     if (w < 0) {
         result->check_errors++;
@@ -628,7 +587,7 @@ static int qcow2_refcounts_rebuild(block_node *node, qcow2_refcount_map *map, ch
     uint8_t pointer[12];
     endian_store_be64(pointer, (uint64_t)table_offset);
     endian_store_be32(pointer + 8, (uint32_t)table_clusters);
-    if (qcow2_file_write(node->file, 48, sizeof(pointer), pointer, errp) < 0) {
+    if (format_file_write(node->file, 48, sizeof(pointer), pointer, errp) < 0) {
         result->check_errors++;
         goto fail;
     }
@@ -737,7 +696,7 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
         return error_set(errp, "Input/output error");
     }
     map.file_length = ((uint64_t)length + 511) & ~511ull;
-    qcow2_map_resize(&map, qcow2_size_to_clusters(s, map.file_length));
+    format_refmap_init(&map.refs, s->cluster_bits, map.file_length);
     result->total_clusters = (int64_t)qcow2_size_to_clusters(s, node->size);
     result->has_cluster_statistics = true;
     if (qcow2_refcounts_calculate(node, &map, result, fix, &rebuild) < 0) {
@@ -760,7 +719,7 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
         result->corruptions = 0;
         result->leaks = 0;
         rebuild = false;
-        memset(map.counts, 0, map.count * sizeof(uint64_t));
+        format_refmap_reset(&map.refs);
         map.file_length = ((uint64_t)block_node_length(node->file) + 511) & ~511ull;
         if (qcow2_refcounts_calculate(node, &map, result, 0, &rebuild) < 0) {
             error_set(errp, "Input/output error");
@@ -810,6 +769,6 @@ int qcow2_check(block_node *node, check_result *result, int fix, error **errp)
     }
     ret = 0;
 out:
-    free(map.counts);
+    format_refmap_free(&map.refs);
     return ret;
 }

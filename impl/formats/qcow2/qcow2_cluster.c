@@ -7,15 +7,10 @@
 #include <stdarg.h>
 
 #include "qcow2.h"
+#include "../common/format_compress.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
 #include "../../util/report.h"
-
-/* Whether [a, a+alen) and [b, b+blen) intersect. */
-bool qcow2_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return alen && blen && a < b + blen && b < a + alen;
-}
 
 /* qemu's metadata overlap check with its default "cached" template: the name of the first metadata structure
  * a write of [offset, offset+size) would overwrite, or NULL. */
@@ -30,20 +25,20 @@ const char *qcow2_metadata_overlap_except(block_node *node, uint64_t offset, uin
                                           bool skip_active_l1)
 {
     qcow2_state *s = node->state;
-    if (qcow2_ranges_overlap(offset, size, 0, s->cluster_size))
+    if (format_ranges_overlap(offset, size, 0, s->cluster_size))
         return "qcow2_header";
-    if (!skip_active_l1 && qcow2_ranges_overlap(offset, size, s->l1_table_offset, s->l1_size * 8))
+    if (!skip_active_l1 && format_ranges_overlap(offset, size, s->l1_table_offset, s->l1_size * 8))
         return "active L1 table";
     for (uint64_t i = 0; i < s->l1_size; i++) {
         uint64_t l2 = s->l1_table[i] & QCOW2_L1_OFFSET_MASK;
-        if (l2 && qcow2_ranges_overlap(offset, size, l2, s->cluster_size))
+        if (l2 && format_ranges_overlap(offset, size, l2, s->cluster_size))
             return "active L2 table";
     }
-    if (qcow2_ranges_overlap(offset, size, s->refcount_table_offset, s->refcount_table_entries * 8))
+    if (format_ranges_overlap(offset, size, s->refcount_table_offset, s->refcount_table_entries * 8))
         return "refcount table";
     for (uint64_t i = 0; i < s->refcount_table_entries; i++) {
         uint64_t block = s->refcount_table[i] & QCOW2_REFTABLE_OFFSET_MASK;
-        if (block && qcow2_ranges_overlap(offset, size, block, s->cluster_size))
+        if (block && format_ranges_overlap(offset, size, block, s->cluster_size))
             return "refcount block";
     }
     if (with_snapshots && s->nb_snapshots) {
@@ -52,10 +47,10 @@ const char *qcow2_metadata_overlap_except(block_node *node, uint64_t offset, uin
         uint64_t table_size;
         if (qcow2_snapshots_read(node, &table, &count, &table_size, NULL) == 0) {
             const char *hit = NULL;
-            if (qcow2_ranges_overlap(offset, size, s->snapshots_offset, table_size))
+            if (format_ranges_overlap(offset, size, s->snapshots_offset, table_size))
                 hit = "snapshot table";
             for (size_t i = 0; i < count && !hit; i++)
-                if (qcow2_ranges_overlap(offset, size, table[i].l1_table_offset, (uint64_t)table[i].l1_size * 8))
+                if (format_ranges_overlap(offset, size, table[i].l1_table_offset, (uint64_t)table[i].l1_size * 8))
                     hit = "inactive L1 table";
             qcow2_snapshots_free(table, count);
             if (hit)
@@ -63,7 +58,7 @@ const char *qcow2_metadata_overlap_except(block_node *node, uint64_t offset, uin
         }
     }
     if (with_snapshots && s->has_bitmaps_extension && s->bitmap_count &&
-        qcow2_ranges_overlap(offset, size, s->bitmap_directory_offset, s->bitmap_directory_size))
+        format_ranges_overlap(offset, size, s->bitmap_directory_offset, s->bitmap_directory_size))
         return "bitmap directory";
     return NULL;
 }
@@ -193,7 +188,7 @@ int qcow2_l2_entry_set(block_node *node, uint8_t *table, uint64_t table_offset, 
     endian_store_be64(slot, entry);
     if (s->extended_l2)
         endian_store_be64(slot + 8, bitmap);
-    return qcow2_file_write(node->file, table_offset + index * s->l2_entry_size, s->l2_entry_size, slot, errp);
+    return format_file_write(node->file, table_offset + index * s->l2_entry_size, s->l2_entry_size, slot, errp);
 }
 
 /* Writes L1 entry index to the image. */
@@ -206,7 +201,7 @@ int qcow2_l1_entry_write(block_node *node, uint64_t index, error **errp)
                                        overlap);
     uint8_t raw[8];
     endian_store_be64(raw, s->l1_table[index]);
-    return qcow2_file_write(node->file, s->l1_table_offset + index * 8, 8, raw, errp);
+    return format_file_write(node->file, s->l1_table_offset + index * 8, 8, raw, errp);
 }
 
 /* Index of guest offset's entry within its L2 table. */
@@ -231,7 +226,7 @@ int qcow2_l2_lookup(block_node *node, uint64_t guest_offset, uint8_t **table, ui
     if (qcow2_offset_into_cluster(s, l2_offset))
         return qcow2_corruption_signal(node, true, errp, "L2 table offset %#llx unaligned (L1 index: %#llx)",
                                        (unsigned long long)l2_offset, (unsigned long long)l1_index);
-    *table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
+    *table = format_cache_get(&s->l2_cache, l2_offset, errp);
     if (*table == NULL)
         return -1;
     *table_offset = l2_offset;
@@ -267,12 +262,12 @@ int qcow2_l1_grow(block_node *node, uint64_t min_size, bool exact, error **errp)
         qcow2_corruption_signal(node, true, errp, "Preventing invalid write on metadata (overlaps with %s)", overlap);
         goto out;
     }
-    if (qcow2_file_write(node->file, (uint64_t)new_offset, new_size * 8, raw, errp) < 0)
+    if (format_file_write(node->file, (uint64_t)new_offset, new_size * 8, raw, errp) < 0)
         goto out;
     uint8_t pointer[12];
     endian_store_be32(pointer, (uint32_t)new_size);
     endian_store_be64(pointer + 4, (uint64_t)new_offset);
-    if (qcow2_file_write(node->file, 36, sizeof(pointer), pointer, errp) < 0)
+    if (format_file_write(node->file, 36, sizeof(pointer), pointer, errp) < 0)
         goto out;
     uint64_t *table = memory_alloc_array(new_size, 8);
     if (s->l1_size)
@@ -303,13 +298,13 @@ int qcow2_l2_prepare(block_node *node, uint64_t guest_offset, uint8_t **table, u
         if (qcow2_offset_into_cluster(s, l2_offset))
             return qcow2_corruption_signal(node, true, errp, "L2 table offset %#llx unaligned (L1 index: %#llx)",
                                            (unsigned long long)l2_offset, (unsigned long long)l1_index);
-        *table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
+        *table = format_cache_get(&s->l2_cache, l2_offset, errp);
         *table_offset = l2_offset;
         return *table ? 0 : -1;
     }
     uint8_t *copy = memory_alloc_zero(s->cluster_size);
     int ret = -1;
-    if (l2_offset && qcow2_file_read(node->file, l2_offset, s->cluster_size, copy, errp) < 0)
+    if (l2_offset && format_file_read(node->file, l2_offset, s->cluster_size, copy, errp) < 0)
         goto out;
     int64_t new_offset = qcow2_clusters_alloc(node, s->cluster_size, errp);
     if (new_offset < 0)
@@ -321,16 +316,16 @@ int qcow2_l2_prepare(block_node *node, uint64_t guest_offset, uint8_t **table, u
         qcow2_corruption_signal(node, true, errp, "Preventing invalid write on metadata (overlaps with %s)", overlap);
         goto out;
     }
-    uint8_t *fresh = qcow2_cache_get_empty(node, &s->l2_cache, (uint64_t)new_offset);
+    uint8_t *fresh = format_cache_get_empty(&s->l2_cache, (uint64_t)new_offset, NULL);
     memcpy(fresh, copy, s->cluster_size);
-    if (qcow2_file_write(node->file, (uint64_t)new_offset, s->cluster_size, fresh, errp) < 0)
+    if (format_file_write(node->file, (uint64_t)new_offset, s->cluster_size, fresh, errp) < 0)
         goto out;
     s->l1_table[l1_index] = (uint64_t)new_offset | QCOW2_OFLAG_COPIED;
     if (qcow2_l1_entry_write(node, l1_index, errp) < 0)
         goto out;
     if (l2_offset)
         qcow2_clusters_free(node, l2_offset, s->cluster_size, NULL);
-    *table = qcow2_cache_get(node, &s->l2_cache, (uint64_t)new_offset, errp);
+    *table = format_cache_get(&s->l2_cache, (uint64_t)new_offset, errp);
     *table_offset = (uint64_t)new_offset;
     ret = *table ? 0 : -1;
 out:
@@ -472,8 +467,8 @@ static int qcow2_cow_read(block_node *node, uint64_t guest_cluster, uint64_t ent
             uint64_t host, csize;
             qcow2_parse_compressed_entry(s, entry, &host, &csize);
             uint8_t *packed = memory_alloc_zero(csize);
-            int ret = qcow2_file_read(node->file, host, csize, packed, errp);
-            if (ret == 0 && qcow2_decompress(s->compression_type, whole, s->cluster_size, packed, csize) < 0)
+            int ret = format_file_read(node->file, host, csize, packed, errp);
+            if (ret == 0 && format_decompress((format_compression)s->compression_type, whole, s->cluster_size, packed, csize) < 0)
                 ret = error_set(errp, "Input/output error");
             if (ret == 0)
                 memcpy(buf, whole + in_cluster, n);
@@ -482,7 +477,7 @@ static int qcow2_cow_read(block_node *node, uint64_t guest_cluster, uint64_t ent
             if (ret < 0)
                 return -1;
         } else if (type == QCOW2_TYPE_NORMAL) {
-            if (qcow2_file_read(s->data_node, (entry & QCOW2_L2_OFFSET_MASK) + in_cluster, n, buf, errp) < 0)
+            if (format_file_read(s->data_node, (entry & QCOW2_L2_OFFSET_MASK) + in_cluster, n, buf, errp) < 0)
                 return -1;
         } else if (type == QCOW2_TYPE_UNALLOCATED_PLAIN || type == QCOW2_TYPE_UNALLOCATED_ALLOC) {
             uint64_t guest = guest_cluster + in_cluster;
@@ -533,7 +528,7 @@ int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, e
         case QCOW2_TYPE_NORMAL:
             if (node->encrypted)
                 return error_set(errp, "Input/output error");
-            if (qcow2_file_read(s->data_node, host, bytes, buf, errp) < 0)
+            if (format_file_read(s->data_node, host, bytes, buf, errp) < 0)
                 return -1;
             break;
         default:
@@ -601,7 +596,7 @@ static int qcow2_write_in_place(block_node *node, uint8_t *table, uint64_t table
             memcpy(region + (in_cluster - start), buf, n);
             ret = qcow2_data_write_check(node, host + start, end - start, errp);
             if (ret == 0)
-                ret = qcow2_file_write(s->data_node, host + start, end - start, region, errp);
+                ret = format_file_write(s->data_node, host + start, end - start, region, errp);
         }
         free(region);
         if (ret < 0)
@@ -742,7 +737,7 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
             memcpy(region + (in_cluster - region_start), buf, bytes);
             r = qcow2_data_write_check(node, host + region_start, region_end - region_start, errp);
             if (r == 0)
-                r = qcow2_file_write(s->data_node, host + region_start, region_end - region_start, region, errp);
+                r = format_file_write(s->data_node, host + region_start, region_end - region_start, region, errp);
         }
         free(region);
         if (r < 0) {
@@ -777,7 +772,7 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
         if (s->extended_l2)
             endian_store_be64(slot + 8, bitmap);
     }
-    if (qcow2_file_write(node->file, table_offset + index * s->l2_entry_size, count * s->l2_entry_size,
+    if (format_file_write(node->file, table_offset + index * s->l2_entry_size, count * s->l2_entry_size,
                          table + index * s->l2_entry_size, errp) < 0)
         goto out;
     for (uint64_t i = 0; i < count; i++)

@@ -2,91 +2,10 @@
  * compressed write path that packs them byte-wise (spec/qcow2.md §Compressed clusters). */
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
-#include <zstd_errors.h>
 
 #include "qcow2.h"
+#include "../common/format_compress.h"
 #include "../../util/memory.h"
-
-/* Compresses src into at most dest_size bytes; the length, -2 when it does not fit, -1 on failure. */
-long qcow2_compress(uint8_t type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size)
-{
-    if (type == QCOW2_COMPRESSION_ZSTD) {
-        ZSTD_outBuffer output = {dest, dest_size, 0};
-        ZSTD_inBuffer input = {src, src_size, 0};
-        ZSTD_CCtx *context = ZSTD_createCCtx();
-        long ret;
-        if (context == NULL)
-            return -1;
-        size_t left = ZSTD_compressStream2(context, &output, &input, ZSTD_e_end);
-        if (ZSTD_isError(left))
-            ret = ZSTD_getErrorCode(left) == ZSTD_error_dstSize_tooSmall ? -2 : -1;
-        else if (left > 0)
-            ret = -2;
-        else
-            ret = (long)output.pos;
-        ZSTD_freeCCtx(context);
-        return ret;
-    }
-    z_stream stream;
-    memset(&stream, 0, sizeof(stream));
-    if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    stream.next_in = (Bytef *)src;
-    stream.avail_in = (uInt)src_size;
-    stream.next_out = dest;
-    stream.avail_out = (uInt)dest_size;
-    int result = deflate(&stream, Z_FINISH);
-    long ret;
-    if (result == Z_STREAM_END)
-        ret = (long)(dest_size - stream.avail_out);
-    else if (result == Z_OK || result == Z_BUF_ERROR)
-        ret = -2;
-    else
-        ret = -1;
-    deflateEnd(&stream);
-    return ret;
-}
-
-/* Decompresses src into exactly dest_size bytes; 0 or -1. */
-int qcow2_decompress(uint8_t type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size)
-{
-    if (type == QCOW2_COMPRESSION_ZSTD) {
-        ZSTD_outBuffer output = {dest, dest_size, 0};
-        ZSTD_inBuffer input = {src, src_size, 0};
-        ZSTD_DCtx *context = ZSTD_createDCtx();
-        int ret = 0;
-        if (context == NULL)
-            return -1;
-        while (output.pos < output.size) {
-            size_t last_in = input.pos, last_out = output.pos;
-            size_t result = ZSTD_decompressStream(context, &output, &input);
-            if (ZSTD_isError(result)) {
-                ret = -1;
-                break;
-            }
-            if (input.pos == last_in && output.pos == last_out) {
-                ret = -1;
-                break;
-            }
-        }
-        ZSTD_freeDCtx(context);
-        return ret;
-    }
-    z_stream stream;
-    memset(&stream, 0, sizeof(stream));
-    if (inflateInit2(&stream, -12) != Z_OK)
-        return -1;
-    stream.next_in = (Bytef *)src;
-    stream.avail_in = (uInt)src_size;
-    stream.next_out = dest;
-    stream.avail_out = (uInt)dest_size;
-    int result = inflate(&stream, Z_FINISH);
-    int ret = (result == Z_STREAM_END || (result == Z_BUF_ERROR && stream.avail_out == 0)) ? 0 : -1;
-    inflateEnd(&stream);
-    return ret;
-}
 
 /* Writes one cluster compressed (falls back to a normal write when it does not shrink). */
 static int qcow2_write_compressed_cluster(block_node *node, uint64_t offset, size_t length, const uint8_t *buf,
@@ -99,7 +18,7 @@ static int qcow2_write_compressed_cluster(block_node *node, uint64_t offset, siz
     uint64_t table_offset;
     int ret = -1;
     memcpy(plain, buf, length);
-    long packed_length = qcow2_compress(s->compression_type, packed, s->cluster_size - 1, plain, s->cluster_size);
+    long packed_length = format_compress((format_compression)s->compression_type, packed, s->cluster_size - 1, plain, s->cluster_size);
     if (packed_length == -2) {
         ret = qcow2_write(node, offset, length, buf, 0, errp);
         goto out;
@@ -124,7 +43,7 @@ static int qcow2_write_compressed_cluster(block_node *node, uint64_t offset, siz
         goto out;
     if (qcow2_l2_entry_set(node, table, table_offset, index, entry, 0, errp) < 0)
         goto out;
-    if (qcow2_file_write(node->file, (uint64_t)host, (size_t)packed_length, packed, errp) < 0)
+    if (format_file_write(node->file, (uint64_t)host, (size_t)packed_length, packed, errp) < 0)
         goto out;
     ret = 0;
 out:

@@ -219,13 +219,13 @@ static int qcow2_create_skeleton(block_node *file, const qcow2_create_params *p,
         header.incompatible_features |= QCOW2_INCOMPAT_EXTL2;
     qcow2_header_write_data(&header, buf);
     endian_store_be32(buf + 4, (uint32_t)p->version);
-    if (qcow2_file_write(file, 0, p->cluster_size, buf, errp) < 0) {
+    if (format_file_write(file, 0, p->cluster_size, buf, errp) < 0) {
         error_prepend(errp, "Could not write qcow2 header: ");
         goto out;
     }
     memset(buf, 0, 2 * p->cluster_size);
     endian_store_be64(buf, 2 * p->cluster_size);
-    if (qcow2_file_write(file, p->cluster_size, 2 * p->cluster_size, buf, errp) < 0) {
+    if (format_file_write(file, p->cluster_size, 2 * p->cluster_size, buf, errp) < 0) {
         error_prepend(errp, "Could not write refcount table: ");
         goto out;
     }

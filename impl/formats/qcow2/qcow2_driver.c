@@ -29,8 +29,8 @@ static void qcow2_state_release(qcow2_state *s)
     for (size_t i = 0; i < s->unknown_extension_count; i++)
         free(s->unknown_extensions[i].data);
     free(s->unknown_extensions);
-    qcow2_cache_clear(&s->l2_cache);
-    qcow2_cache_clear(&s->refblock_cache);
+    format_cache_clear(&s->l2_cache);
+    format_cache_clear(&s->refblock_cache);
     if (s->data_node_owned)
         block_node_close(s->data_node);
 }
@@ -185,7 +185,7 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     node->state = s;
 
     memset(raw, 0, sizeof(raw));
-    if (qcow2_file_read(node->file, 0, sizeof(raw), raw, errp) < 0)
+    if (format_file_read(node->file, 0, sizeof(raw), raw, errp) < 0)
         goto fail;
     qcow2_header_read_data(raw, sizeof(raw), &header, NULL);
     if (header.magic != QCOW2_MAGIC) {
@@ -203,6 +203,8 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     }
     s->cluster_bits = header.cluster_bits;
     s->cluster_size = 1ull << s->cluster_bits;
+    format_cache_init(&s->l2_cache, node->file, s->cluster_size);
+    format_cache_init(&s->refblock_cache, node->file, s->cluster_size);
     if (header.version >= 3 && header.header_length < QCOW2_HEADER_V3_MIN_LENGTH) {
         error_set(errp, "qcow2 header too short");
         goto fail;
@@ -214,7 +216,7 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     if (header.version >= 3 && header.header_length > QCOW2_HEADER_V3_LENGTH) {
         s->unknown_header_fields_size = header.header_length - QCOW2_HEADER_V3_LENGTH;
         s->unknown_header_fields = memory_alloc_zero(s->unknown_header_fields_size);
-        if (qcow2_file_read(node->file, QCOW2_HEADER_V3_LENGTH, s->unknown_header_fields_size,
+        if (format_file_read(node->file, QCOW2_HEADER_V3_LENGTH, s->unknown_header_fields_size,
                             s->unknown_header_fields, errp) < 0)
             goto fail;
     }
@@ -309,7 +311,7 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     s->l1_table = memory_alloc_array(s->l1_size ? s->l1_size : 1, 8);
     if (s->l1_size > 0) {
         l1_raw = memory_alloc_zero(s->l1_size * 8);
-        if (qcow2_file_read(node->file, s->l1_table_offset, s->l1_size * 8, l1_raw, errp) < 0) {
+        if (format_file_read(node->file, s->l1_table_offset, s->l1_size * 8, l1_raw, errp) < 0) {
             error_prepend(errp, "Could not read L1 table: ");
             goto fail;
         }
@@ -344,7 +346,7 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
             goto fail;
         }
         s->backing_file = memory_alloc_zero(length + 1);
-        if (qcow2_file_read(node->file, header.backing_file_offset, length, s->backing_file, errp) < 0) {
+        if (format_file_read(node->file, header.backing_file_offset, length, s->backing_file, errp) < 0) {
             error_prepend(errp, "Could not read backing file name: ");
             goto fail;
         }

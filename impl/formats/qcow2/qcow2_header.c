@@ -198,7 +198,7 @@ int qcow2_header_update(block_node *node, error **errp)
         error_set(errp, "No space left on device");
         goto out;
     }
-    ret = qcow2_file_write(node->file, 0, s->cluster_size, buf, errp);
+    ret = format_file_write(node->file, 0, s->cluster_size, buf, errp);
 out:
     free(buf);
     return ret;
@@ -214,7 +214,7 @@ int qcow2_extensions_read(block_node *node, uint64_t start, uint64_t end, error 
     int ret = -1;
 
     while (offset < end) {
-        if (qcow2_file_read(node->file, offset, 8, head, errp) < 0)
+        if (format_file_read(node->file, offset, 8, head, errp) < 0)
             goto out;
         uint32_t magic = endian_load_be32(head);
         uint32_t length = endian_load_be32(head + 4);
@@ -227,7 +227,7 @@ int qcow2_extensions_read(block_node *node, uint64_t start, uint64_t end, error 
             break;
         free(data);
         data = memory_alloc_zero((size_t)length + 1);
-        if (qcow2_file_read(node->file, offset, length, data, errp) < 0)
+        if (format_file_read(node->file, offset, length, data, errp) < 0)
             goto out;
         switch (magic) {
         case QCOW2_EXT_BACKING_FORMAT:
@@ -306,7 +306,7 @@ char *qcow2_unsupported_features_text(block_node *node, uint64_t start, uint64_t
     uint32_t table_length = 0;
 
     while (offset + 8 <= end) {
-        if (qcow2_file_read(node->file, offset, 8, head, NULL) < 0)
+        if (format_file_read(node->file, offset, 8, head, NULL) < 0)
             break;
         uint32_t magic = endian_load_be32(head);
         uint32_t length = endian_load_be32(head + 4);
@@ -316,7 +316,7 @@ char *qcow2_unsupported_features_text(block_node *node, uint64_t start, uint64_t
         if (magic == QCOW2_EXT_FEATURE_TABLE && table == NULL) {
             table = memory_alloc_zero((size_t)length + 1);
             table_length = length;
-            if (qcow2_file_read(node->file, offset, length, table, NULL) < 0) {
+            if (format_file_read(node->file, offset, length, table, NULL) < 0) {
                 table_length = 0;
             }
         }
@@ -358,7 +358,7 @@ int qcow2_mark_dirty(block_node *node, bool dirty, error **errp)
         return 0;
     uint8_t value[8];
     endian_store_be64(value, s->incompatible_features | QCOW2_INCOMPAT_DIRTY);
-    if (qcow2_file_write(node->file, 72, sizeof(value), value, errp) < 0)
+    if (format_file_write(node->file, 72, sizeof(value), value, errp) < 0)
         return -1;
     s->incompatible_features |= QCOW2_INCOMPAT_DIRTY;
     return 0;

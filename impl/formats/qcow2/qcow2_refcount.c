@@ -77,7 +77,7 @@ int qcow2_refcount_load(block_node *node, error **errp)
     int ret = -1;
     free(s->refcount_table);
     s->refcount_table = memory_alloc_array(s->refcount_table_entries ? s->refcount_table_entries : 1, 8);
-    if (bytes && qcow2_file_read(node->file, s->refcount_table_offset, bytes, raw, errp) < 0)
+    if (bytes && format_file_read(node->file, s->refcount_table_offset, bytes, raw, errp) < 0)
         goto out;
     for (uint64_t i = 0; i < s->refcount_table_entries; i++)
         s->refcount_table[i] = endian_load_be64(raw + 8 * i);
@@ -101,7 +101,7 @@ int qcow2_refcount_get(block_node *node, uint64_t cluster_index, uint64_t *refco
     if (qcow2_offset_into_cluster(s, block_offset))
         return qcow2_corruption_signal(node, true, errp, "Refblock offset %#llx unaligned (reftable index: %#llx)",
                                        (unsigned long long)block_offset, (unsigned long long)table_index);
-    uint8_t *block = qcow2_cache_get(node, &s->refblock_cache, block_offset, errp);
+    uint8_t *block = format_cache_get(&s->refblock_cache, block_offset, errp);
     if (block == NULL)
         return -1;
     *refcount = qcow2_refcount_array_get(s, block, cluster_index & (s->refcount_block_entries - 1));
@@ -133,7 +133,7 @@ static int qcow2_refcount_update_inner(block_node *node, uint64_t offset, uint64
 static int qcow2_refblock_write(block_node *node, uint64_t offset, const uint8_t *block, error **errp)
 {
     qcow2_state *s = node->state;
-    return qcow2_file_write(node->file, offset, s->cluster_size, block, errp);
+    return format_file_write(node->file, offset, s->cluster_size, block, errp);
 }
 
 /* qemu's qcow2_refcount_area: new refcount blocks and a new table at start_offset covering everything
@@ -186,12 +186,12 @@ static int64_t qcow2_refcount_area_place(block_node *node, uint64_t start_offset
         uint64_t this_offset;
         if (table[i]) {
             this_offset = table[i] & QCOW2_REFTABLE_OFFSET_MASK;
-            block = qcow2_cache_get(node, &s->refblock_cache, this_offset, errp);
+            block = format_cache_get(&s->refblock_cache, this_offset, errp);
             if (block == NULL)
                 goto out;
         } else {
             this_offset = block_offset;
-            block = qcow2_cache_get_empty(node, &s->refblock_cache, block_offset);
+            block = format_cache_get_empty(&s->refblock_cache, block_offset, NULL);
             table[i] = block_offset;
             block_offset += s->cluster_size;
         }
@@ -211,12 +211,12 @@ static int64_t qcow2_refcount_area_place(block_node *node, uint64_t start_offset
     raw = memory_alloc_zero(table_size * 8);
     for (uint64_t i = 0; i < table_size; i++)
         endian_store_be64(raw + 8 * i, table[i]);
-    if (qcow2_file_write(node->file, table_offset, table_size * 8, raw, errp) < 0)
+    if (format_file_write(node->file, table_offset, table_size * 8, raw, errp) < 0)
         goto out;
     uint8_t pointer[12];
     endian_store_be64(pointer, table_offset);
     endian_store_be32(pointer + 8, (uint32_t)table_clusters);
-    if (qcow2_file_write(node->file, 48, sizeof(pointer), pointer, errp) < 0)
+    if (format_file_write(node->file, 48, sizeof(pointer), pointer, errp) < 0)
         goto out;
 
     uint64_t old_offset = s->refcount_table_offset;
@@ -257,7 +257,7 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
                 return NULL;
             }
             *block_offset_out = offset;
-            return qcow2_cache_get(node, &s->refblock_cache, offset, errp);
+            return format_cache_get(&s->refblock_cache, offset, errp);
         }
     }
 
@@ -267,7 +267,7 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
     uint64_t span_bits = s->cluster_bits + s->refcount_block_bits;
     uint8_t *block;
     if (((uint64_t)new_block >> span_bits) == ((cluster_index << s->cluster_bits) >> span_bits)) {
-        block = qcow2_cache_get_empty(node, &s->refblock_cache, (uint64_t)new_block);
+        block = format_cache_get_empty(&s->refblock_cache, (uint64_t)new_block, NULL);
         qcow2_refcount_array_set(s, block, ((uint64_t)new_block >> s->cluster_bits) & (s->refcount_block_entries - 1),
                                  1);
     } else {
@@ -277,7 +277,7 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
             *again = inner_again;
             return NULL;
         }
-        block = qcow2_cache_get_empty(node, &s->refblock_cache, (uint64_t)new_block);
+        block = format_cache_get_empty(&s->refblock_cache, (uint64_t)new_block, NULL);
     }
     if (qcow2_refblock_write(node, (uint64_t)new_block, block, errp) < 0)
         return NULL;
@@ -285,7 +285,7 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
     if (table_index < s->refcount_table_entries) {
         uint8_t entry[8];
         endian_store_be64(entry, (uint64_t)new_block);
-        if (qcow2_file_write(node->file, s->refcount_table_offset + table_index * 8, 8, entry, errp) < 0)
+        if (format_file_write(node->file, s->refcount_table_offset + table_index * 8, 8, entry, errp) < 0)
             return NULL;
         s->refcount_table[table_index] = (uint64_t)new_block;
         /* as qemu's alloc_refcount_block: the new block may be where the caller meant to put its data, so
@@ -315,7 +315,7 @@ static int qcow2_refblock_flush_range(block_node *node, uint64_t block_offset, c
 {
     if (block == NULL || end <= start)
         return 0;
-    return qcow2_file_write(node->file, block_offset + start, end - start, block + start, errp);
+    return format_file_write(node->file, block_offset + start, end - start, block + start, errp);
 }
 
 /* qemu's update_refcount: adjusts every cluster of the range; on failure the applied part is reverted. */
@@ -372,9 +372,9 @@ static int qcow2_refcount_update_inner(block_node *node, uint64_t offset, uint64
         if (byte_end > dirty_end)
             dirty_end = byte_end;
         if (refcount == 0) {
-            qcow2_cache_drop(&s->l2_cache, cluster_offset);
+            format_cache_drop(&s->l2_cache, cluster_offset);
             if (cluster_offset != block_offset)
-                qcow2_cache_drop(&s->refblock_cache, cluster_offset);
+                format_cache_drop(&s->refblock_cache, cluster_offset);
             if (s->discard_freed)
                 block_node_discard(node->file, cluster_offset, s->cluster_size, NULL);
         }

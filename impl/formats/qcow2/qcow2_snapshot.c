@@ -47,7 +47,7 @@ int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, 
             error_set(errp, "Snapshot table too large");
             goto fail;
         }
-        if (qcow2_file_read(node->file, offset, 40, head, errp) < 0)
+        if (format_file_read(node->file, offset, 40, head, errp) < 0)
             goto fail;
         offset += 40;
         qcow2_snapshot *sn = &list[n++];
@@ -66,7 +66,7 @@ int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, 
         }
         memset(extra, 0, sizeof(extra));
         uint32_t known = sn->extra_data_size < sizeof(extra) ? sn->extra_data_size : (uint32_t)sizeof(extra);
-        if (qcow2_file_read(node->file, offset, known, extra, errp) < 0)
+        if (format_file_read(node->file, offset, known, extra, errp) < 0)
             goto fail;
         offset += known;
         if (sn->extra_data_size >= 8)
@@ -76,16 +76,16 @@ int qcow2_snapshots_read(block_node *node, qcow2_snapshot **out, size_t *count, 
         if (sn->extra_data_size > sizeof(extra)) {
             sn->unknown_extra_size = sn->extra_data_size - (uint32_t)sizeof(extra);
             sn->unknown_extra = memory_alloc_zero(sn->unknown_extra_size);
-            if (qcow2_file_read(node->file, offset, sn->unknown_extra_size, sn->unknown_extra, errp) < 0)
+            if (format_file_read(node->file, offset, sn->unknown_extra_size, sn->unknown_extra, errp) < 0)
                 goto fail;
             offset += sn->unknown_extra_size;
         }
         sn->id = memory_alloc_zero((size_t)id_size + 1);
-        if (qcow2_file_read(node->file, offset, id_size, sn->id, errp) < 0)
+        if (format_file_read(node->file, offset, id_size, sn->id, errp) < 0)
             goto fail;
         offset += id_size;
         sn->name = memory_alloc_zero((size_t)name_size + 1);
-        if (qcow2_file_read(node->file, offset, name_size, sn->name, errp) < 0)
+        if (format_file_read(node->file, offset, name_size, sn->name, errp) < 0)
             goto fail;
         offset += name_size;
     }
@@ -149,12 +149,12 @@ int qcow2_snapshots_write(block_node *node, const qcow2_snapshot *list, size_t c
         pos += strlen(sn->name);
     }
     int ret = -1;
-    if (size && qcow2_file_write(node->file, (uint64_t)table, size, buf, errp) < 0)
+    if (size && format_file_write(node->file, (uint64_t)table, size, buf, errp) < 0)
         goto out;
     uint8_t pointer[12];
     endian_store_be32(pointer, (uint32_t)count);
     endian_store_be64(pointer + 4, (uint64_t)table);
-    if (qcow2_file_write(node->file, 60, sizeof(pointer), pointer, errp) < 0)
+    if (format_file_write(node->file, 60, sizeof(pointer), pointer, errp) < 0)
         goto out;
     uint64_t old_offset = s->snapshots_offset;
     s->nb_snapshots = (uint32_t)count;
@@ -182,7 +182,7 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
         l1 = s->l1_table;
     } else {
         uint8_t *raw = memory_alloc_zero(l1_size * 8 + 1);
-        if (qcow2_file_read(node->file, l1_offset, l1_size * 8, raw, errp) < 0) {
+        if (format_file_read(node->file, l1_offset, l1_size * 8, raw, errp) < 0) {
             free(raw);
             return -1;
         }
@@ -202,7 +202,7 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
             goto out;
         }
         for (uint64_t j = 0; j < s->l2_entries; j++) {
-            uint8_t *table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
+            uint8_t *table = format_cache_get(&s->l2_cache, l2_offset, errp);
             if (table == NULL)
                 goto out;
             uint64_t old_entry = qcow2_l2_entry_get(s, table, j);
@@ -235,7 +235,7 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
             if (refcount == 1)
                 entry |= QCOW2_OFLAG_COPIED;
             if (entry != old_entry) {
-                table = qcow2_cache_get(node, &s->l2_cache, l2_offset, errp);
+                table = format_cache_get(&s->l2_cache, l2_offset, errp);
                 if (table == NULL || qcow2_l2_entry_set(node, table, l2_offset, j, entry, bitmap, errp) < 0)
                     goto out;
             }
@@ -255,7 +255,7 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
         uint8_t *raw = memory_alloc_zero(l1_size * 8 + 1);
         for (uint64_t i = 0; i < l1_size; i++)
             endian_store_be64(raw + 8 * i, l1[i]);
-        int w = qcow2_file_write(node->file, l1_offset, l1_size * 8, raw, errp);
+        int w = format_file_write(node->file, l1_offset, l1_size * 8, raw, errp);
         free(raw);
         if (w < 0)
             goto out;
@@ -337,7 +337,7 @@ int qcow2_snapshot_create(block_node *node, const snapshot_info *info, error **e
     uint8_t *raw = memory_alloc_zero(s->l1_size * 8 + 1);
     for (uint64_t i = 0; i < s->l1_size; i++)
         endian_store_be64(raw + 8 * i, s->l1_table[i]);
-    int w = s->l1_size ? qcow2_file_write(node->file, (uint64_t)l1, s->l1_size * 8, raw, errp) : 0;
+    int w = s->l1_size ? format_file_write(node->file, (uint64_t)l1, s->l1_size * 8, raw, errp) : 0;
     free(raw);
     if (w < 0)
         goto out;
@@ -390,16 +390,16 @@ int qcow2_snapshot_goto(block_node *node, const char *id_or_name, error **errp)
     if (qcow2_l1_grow(node, sn->l1_size, true, errp) < 0)
         goto out;
     raw = memory_alloc_zero(s->l1_size * 8 + 1);
-    if (qcow2_file_read(node->file, sn->l1_table_offset, (uint64_t)sn->l1_size * 8, raw, errp) < 0)
+    if (format_file_read(node->file, sn->l1_table_offset, (uint64_t)sn->l1_size * 8, raw, errp) < 0)
         goto out;
     if (qcow2_snapshot_refcount_update(node, sn->l1_table_offset, sn->l1_size, 1, errp) < 0)
         goto out;
-    if (s->l1_size && qcow2_file_write(node->file, s->l1_table_offset, s->l1_size * 8, raw, errp) < 0)
+    if (s->l1_size && format_file_write(node->file, s->l1_table_offset, s->l1_size * 8, raw, errp) < 0)
         goto out;
     int r = qcow2_snapshot_refcount_update(node, s->l1_table_offset, s->l1_size, -1, errp);
     for (uint64_t i = 0; i < s->l1_size; i++)
         s->l1_table[i] = endian_load_be64(raw + 8 * i);
-    qcow2_cache_clear(&s->l2_cache);
+    format_cache_clear(&s->l2_cache);
     if (r < 0)
         goto out;
     if (qcow2_snapshot_refcount_update(node, s->l1_table_offset, s->l1_size, 0, errp) < 0)
@@ -496,7 +496,7 @@ int qcow2_snapshot_load(block_node *node, const char *id, const char *name, erro
         goto out;
     }
     uint8_t *raw = memory_alloc_zero((uint64_t)sn->l1_size * 8 + 1);
-    if (qcow2_file_read(node->file, sn->l1_table_offset, (uint64_t)sn->l1_size * 8, raw, errp) < 0) {
+    if (format_file_read(node->file, sn->l1_table_offset, (uint64_t)sn->l1_size * 8, raw, errp) < 0) {
         free(raw);
         goto out;
     }
@@ -508,7 +508,7 @@ int qcow2_snapshot_load(block_node *node, const char *id, const char *name, erro
     s->l1_size = sn->l1_size;
     s->l1_table_offset = sn->l1_table_offset;
     node->size = sn->disk_size;
-    qcow2_cache_clear(&s->l2_cache);
+    format_cache_clear(&s->l2_cache);
     ret = 0;
 out:
     qcow2_snapshots_free(table, n);
