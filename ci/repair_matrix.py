@@ -5,8 +5,9 @@ JSON) run on copies; their output must match the recorded expectations in golden
 after `-r all` the guest data must read back as it does after qemu-img's own repair
 (spec/architecture.md §Tests; docs/repair.md).
 
-The expectations are Debian's qemu-img's answers on the very same damaged files (recorded with
---record, which is the only mode that runs /usr/bin/qemu-img; the product never does).
+Kinds are named FORMAT-KIND (tools/corruption/FORMAT.py); a kind's base image is made in its format.
+The expectations are upstream qemu-img 10.2's answers on the very same damaged files (recorded with
+--record, which is the only mode that runs the oracle, ../shared/oracle/qemu-img; the product never does).
 
 A kind that has matched once is listed in golden/repair/passing.txt and may never fail again;
 kinds not listed yet (where our repair still decides differently) are reported, not counted.
@@ -27,7 +28,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORRUPT = os.path.join(ROOT, "tools", "corrupt")
 EXPECTED = os.path.join(ROOT, "golden", "repair")
-ORACLE = "/usr/bin/qemu-img"
+ORACLE = os.path.join(ROOT, "..", "shared", "oracle", "qemu-img")
 
 # The image every kind starts from: 64 MiB, data at the places the golden check cases use.
 BASE_SPANS = [(0, 256 * 1024, 0x5A), (5 * 1024 * 1024, 64 * 1024, 0x6B)]
@@ -55,7 +56,11 @@ def run(argv, cwd):
 
 def kinds():
     out = subprocess.run([CORRUPT, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    return [k for k in out if k.startswith("qcow2-")]
+    return out
+
+
+def format_of(kind):
+    return kind.split("-", 1)[0]
 
 
 def variant_for(kind):
@@ -67,17 +72,17 @@ def variant_for(kind):
     return "plain"
 
 
-def make_base(qemu_img, work, variant):
-    """A qcow2 image with the base data, written by the binary under test (convert from raw)."""
+def make_base(qemu_img, work, fmt, variant):
+    """An image of format fmt with the base data, written by the binary under test (convert from raw)."""
     raw = os.path.join(work, "base.raw")
     with open(raw, "wb") as fh:
         fh.truncate(64 << 20)
         for offset, length, value in BASE_SPANS:
             fh.seek(offset)
             fh.write(bytes([value]) * length)
-    image = os.path.join(work, f"base-{variant}.qcow2")
+    image = os.path.join(work, f"base-{variant}.{fmt}")
     options, commands = VARIANTS[variant]
-    r = run([qemu_img, "convert", "-f", "raw", "-O", "qcow2", *options, raw, image], work)
+    r = run([qemu_img, "convert", "-f", "raw", "-O", fmt, *options, raw, image], work)
     for command in commands:
         if r["rc"] == 0:
             r = run([qemu_img, *[image if a == "{}" else a for a in command]], work)
@@ -95,10 +100,10 @@ def normalise(text, work):
     return text.replace(work + "/", "").replace(work, ".")
 
 
-def content_digest(tool, image, work):
+def content_digest(tool, image, fmt, work):
     """sha256 of the guest data of image as tool reads it (None when it cannot be read)."""
     raw = os.path.join(work, "after.raw")
-    r = run([tool, "convert", "-f", "qcow2", "-O", "raw", image, raw], work)
+    r = run([tool, "convert", "-f", fmt, "-O", "raw", image, raw], work)
     if r["rc"] != 0:
         return None
     digest = sha256(raw)
@@ -122,6 +127,12 @@ def main():
             guarded = {ln.strip() for ln in fh if ln.strip() and not ln.startswith("#")}
     newly, pending = [], []
     passed = failed = 0
+    oracle_version = None
+    if a.record:
+        if not os.path.exists(ORACLE):
+            print(f"repair_matrix: --record needs the oracle at {ORACLE}", file=sys.stderr)
+            return 2
+        oracle_version = run([ORACLE, "--version"], ROOT)["stdout"].splitlines()[0]
     work = tempfile.mkdtemp(prefix="repair-")
     try:
         bases = {}
@@ -129,10 +140,12 @@ def main():
             if a.only and not re.search(a.only, kind):
                 continue
             variant = variant_for(kind)
-            if variant not in bases:
-                bases[variant] = make_base(qemu_img, work, variant)
-            damaged = os.path.join(work, "damaged.qcow2")
-            shutil.copyfile(bases[variant], damaged)
+            fmt = format_of(kind)
+            if (fmt, variant) not in bases:
+                bases[fmt, variant] = make_base(qemu_img, work, fmt, variant)
+            base = bases[fmt, variant]
+            damaged = os.path.join(work, "damaged." + fmt)
+            shutil.copyfile(base, damaged)
             c = subprocess.run([CORRUPT, kind, damaged], capture_output=True, text=True)
             path = os.path.join(EXPECTED, kind + ".json")
             if c.returncode != 0:
@@ -141,17 +154,18 @@ def main():
             results = {}
             tool = ORACLE if a.record else qemu_img
             for name, args in COMMANDS:
-                copy = os.path.join(work, "t.qcow2")
+                copy = os.path.join(work, "t." + fmt)
                 shutil.copyfile(damaged, copy)
-                r = run([tool, "check", *args, "t.qcow2"], work)
+                r = run([tool, "check", *args, "t." + fmt], work)
                 r = {k: normalise(v, work) if isinstance(v, str) else v for k, v in r.items()}
                 if name == "all":
                     # The guest data after repair: what qemu-img preserves must be preserved.
-                    r["content-sha256"] = content_digest(tool, copy, work)
+                    r["content-sha256"] = content_digest(tool, copy, fmt, work)
                 results[name] = r
             if a.record:
                 os.makedirs(EXPECTED, exist_ok=True)
-                record = {"kind": kind, "base-sha256": sha256(bases[variant]), "results": results}
+                record = {"kind": kind, "base-sha256": sha256(base), "results": results,
+                          "recorded-with": oracle_version}
                 with open(path, "w") as fh:
                     json.dump(record, fh, indent=1, sort_keys=True)
                     fh.write("\n")
@@ -165,7 +179,7 @@ def main():
                 want = json.load(fh)
             problems = []
             # Snapshot tables carry creation dates, so such bases differ from run to run.
-            if variant != "snapshot" and want["base-sha256"] != sha256(bases[variant]):
+            if variant != "snapshot" and want["base-sha256"] != sha256(base):
                 problems.append("base image differs from the recorded one (re-record)")
             for name, _ in COMMANDS:
                 w, h = want["results"][name], results[name]
