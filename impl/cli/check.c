@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/json.h"
-
-enum { CHECK_OPTION_OUTPUT = 256, CHECK_OPTION_OBJECT, CHECK_OPTION_IMAGE_OPTS };
 
 /* Runs the driver's check; -ENOTSUP when the format has none, -1 with *errp on failure. */
 static int check_collect(block_node *node, check_result *result, int fix, error **errp)
@@ -74,65 +73,49 @@ static void check_print_human(const check_result *r)
         cli_printf("Image end offset: %lld\n", (long long)r->image_end_offset);
 }
 
+/* The options of check, in qemu-img's order. */
+static void check_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "check", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_CACHE, "cache", 'T');
+    cli_arguments_add(a, "repair", required_argument, 'r');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_OUTPUT, "output", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* Parses -r's argument into CHECK_FIX_* flags; -1 (reported) when it is neither leaks nor all. */
+static int check_repair_parse(const char *argv0, const char *text, int *fix)
+{
+    if (strcmp(text, "leaks") == 0)
+        *fix = CHECK_FIX_LEAKS;
+    else if (strcmp(text, "all") == 0)
+        *fix = CHECK_FIX_LEAKS | CHECK_FIX_ERRORS;
+    else
+        return -cli_usage_error(argv0, "--repair (-r) expects 'leaks' or 'all', not '%s'", text);
+    return 0;
+}
+
 int cli_command_check(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, CHECK_OPTION_IMAGE_OPTS},
-        {"cache", required_argument, NULL, 'T'},
-        {"repair", required_argument, NULL, 'r'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"output", required_argument, NULL, CHECK_OPTION_OUTPUT},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, CHECK_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = NULL, *cache = "writeback";
-    bool image_opts = false, force_share = false, json = false;
-    int fix = 0, flags = BLOCK_OPEN_CHECK;
-    int c;
-    while ((c = getopt_long(argc, argv, "hf:T:r:Uq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("check");
-            return 0;
-        case 'f':
-            format = optarg;
-            break;
-        case CHECK_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case 'T':
-            cache = optarg;
-            break;
-        case 'r':
-            flags |= BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_REPAIR;
-            if (strcmp(optarg, "leaks") == 0)
-                fix = CHECK_FIX_LEAKS;
-            else if (strcmp(optarg, "all") == 0)
-                fix = CHECK_FIX_LEAKS | CHECK_FIX_ERRORS;
-            else
-                return cli_usage_error(argv[0], "--repair (-r) expects 'leaks' or 'all', not '%s'", optarg);
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case CHECK_OPTION_OUTPUT:
-            if (cli_output_format_parse(argv[0], optarg, &json) < 0)
-                return 1;
-            break;
-        case 'q':
-            cli_quiet = true;
-            break;
-        case CHECK_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            return cli_usage_try(argv[0]);
-        }
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int fix = 0, flags = BLOCK_OPEN_CHECK, exit_code = 0, c;
+    check_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        /* 'r' is check's only option of its own */
+        flags |= BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_REPAIR;
+        if (check_repair_parse(argv[0], optarg, &fix) < 0)
+            return 1;
     }
+    const char *format = shared.format, *cache = shared.cache ? shared.cache : "writeback";
+    bool image_opts = shared.image_opts, force_share = shared.force_share, json = shared.json;
     if (optind != argc - 1)
         return cli_usage_error(argv[0], "Expecting one image file name");
     const char *filename = argv[optind];
@@ -177,7 +160,7 @@ int cli_command_check(int argc, char **argv)
             check_print_human(&result);
         }
     }
-    int exit_code;
+    exit_code = 0;
     if (ret != 0 || result.check_errors) {
         fflush(stdout);
         if (ret != 0)
