@@ -22,7 +22,8 @@ COMMAND_WEIGHTS = {"amend": 5, "bench": 3, "bitmap": 6, "check": 7, "commit": 6,
                    "create": 10, "dd": 5, "info": 8, "map": 6, "measure": 6, "rebase": 7, "resize": 6,
                    "snapshot": 6}
 
-EXTENSIONS = {"raw": "raw", "qcow2": "qcow2"}
+EXTENSIONS = {"raw": "raw", "qcow2": "qcow2", "qcow": "qcow", "qed": "qed", "vdi": "vdi", "parallels": "parallels",
+              "vmdk": "vmdk", "vpc": "vpc", "vhdx": "vhdx", "luks": "luks"}
 SIZES = [64 * KIB, 1 * MIB, 1 * MIB + 512, 2 * MIB, 3 * MIB + 4096, 4 * MIB, 1000000, 8 * MIB, 16 * MIB]
 CLUSTER_SIZES = [512, 4 * KIB, 16 * KIB, 64 * KIB, 64 * KIB, 64 * KIB, 256 * KIB, 2 * MIB]
 CACHE_MODES = ["none", "writeback", "writethrough", "unsafe", "directsync"]
