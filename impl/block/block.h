@@ -145,6 +145,8 @@ typedef struct image_info {
     json_value *format_specific_data; /* the "data" of "format-specific" (driver fills); NULL: none */
     const char *format_specific_type; /* the "type"; defaults to the format name */
     bool needs_compressed_writes;  /* every write must be compressed (vmdk streamOptimized) */
+    bool has_no_driver_info;       /* the format reports no image info of its own (qemu drivers without
+                                    * get_info, e.g. parallels): no "dirty-flag" is listed */
 } image_info;
 
 void image_info_free(image_info *info);

@@ -78,7 +78,8 @@ json_value *block_node_info_describe_limits(block_node *node, bool limits, error
     json_value *o = json_object_new();
     json_object_set_string(o, "filename", node->filename);
     json_object_set_string(o, "format", node->driver->format_name);
-    json_object_set_bool(o, "dirty-flag", info.dirty_flag);
+    if (!info.has_no_driver_info)
+        json_object_set_bool(o, "dirty-flag", info.dirty_flag);
     int64_t actual = block_node_allocated_size(node);
     if (actual >= 0)
         json_object_set_int(o, "actual-size", actual);
