@@ -12,6 +12,8 @@ options, repeated options and --help.
 """
 import random
 
+import create_options
+
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -284,7 +286,8 @@ class CommandBuilder:
             return self.qcow2_create_options()
         if fmt == "raw":
             return self.raw_create_options()
-        return ["help"]
+        drawn = create_options.for_format(self, fmt)
+        return drawn if drawn is not None else ["help"]
 
     def snapshot_name(self, name):
         snaps = self.world.files.get(name, {}).get("snapshots", [])
