@@ -102,7 +102,7 @@ static int qcow_create_layout(block_node *file, const qcow_create_params *p, err
         .size = (p->size + QCOW_SECTOR_SIZE - 1) & ~(uint64_t)(QCOW_SECTOR_SIZE - 1),
         .cluster_bits = p->backing_file ? 9 : 12,
         .l2_bits = p->backing_file ? 12 : 9,
-        .l1_table_offset = QCOW_HEADER_SIZE + name_length,
+        .l1_table_offset = format_align_up(QCOW_HEADER_SIZE + name_length, 8),
     };
     if (p->backing_file) {
         header.backing_file_offset = QCOW_HEADER_SIZE;
