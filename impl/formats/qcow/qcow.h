@@ -95,6 +95,8 @@ typedef struct qcow_state {
     uint64_t l1_table_offset;
     uint64_t *l1_table;       /* l1_loaded entries */
     uint64_t l1_loaded;
+    uint64_t *l1_extra;       /* (index, value) pairs set past l1_loaded (truncated files only) */
+    size_t l1_extra_count;
     uint32_t crypt_method;
     format_cache l2_cache;    /* L2 tables, written through */
     bool writable;

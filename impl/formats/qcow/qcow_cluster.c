@@ -15,22 +15,48 @@ static int qcow_io_fail(error **errp)
     return error_set(errp, "Input/output error");
 }
 
-/* L1 entry index (0 for entries past the part of the table the file held). */
-static uint64_t qcow_l1_entry_get(const qcow_state *s, uint64_t index)
+/* Whether a normal cluster's host offset is usable: qemu 10.2 fails the I/O of clusters that do
+ * not start on a 512-byte boundary with "Input/output error" (block status still reports them). */
+static bool qcow_cluster_offset_usable(const qcow_entry *entry)
 {
-    return index < s->l1_loaded ? s->l1_table[index] : 0;
+    return (entry->offset & (QCOW_SECTOR_SIZE - 1)) == 0;
 }
 
-/* Sets L1 entry index in memory and on disk (growing the in-memory table as needed). */
+/* L1 entry index: from the table the file held, else from the entries set since (else 0). */
+static uint64_t qcow_l1_entry_get(const qcow_state *s, uint64_t index)
+{
+    if (index < s->l1_loaded)
+        return s->l1_table[index];
+    for (size_t i = 0; i < s->l1_extra_count; i++)
+        if (s->l1_extra[2 * i] == index)
+            return s->l1_extra[2 * i + 1];
+    return 0;
+}
+
+/* Remembers L1 entry index set past the loaded table (a list that grows with the writes, never
+ * with the header's table size). */
+static void qcow_l1_extra_set(qcow_state *s, uint64_t index, uint64_t value)
+{
+    for (size_t i = 0; i < s->l1_extra_count; i++) {
+        if (s->l1_extra[2 * i] == index) {
+            s->l1_extra[2 * i + 1] = value;
+            return;
+        }
+    }
+    s->l1_extra = memory_realloc(s->l1_extra, (s->l1_extra_count + 1) * 2 * sizeof(uint64_t));
+    s->l1_extra[2 * s->l1_extra_count] = index;
+    s->l1_extra[2 * s->l1_extra_count + 1] = value;
+    s->l1_extra_count++;
+}
+
+/* Sets L1 entry index in memory and on disk. */
 static int qcow_l1_entry_set(block_node *node, uint64_t index, uint64_t value, error **errp)
 {
     qcow_state *s = node->state;
-    if (index >= s->l1_loaded) {
-        s->l1_table = memory_realloc(s->l1_table, (index + 1) * 8);
-        memset(s->l1_table + s->l1_loaded, 0, (index + 1 - s->l1_loaded) * 8);
-        s->l1_loaded = index + 1;
-    }
-    s->l1_table[index] = value;
+    if (index < s->l1_loaded)
+        s->l1_table[index] = value;
+    else
+        qcow_l1_extra_set(s, index, value);
     uint8_t raw[8];
     endian_store_be64(raw, value);
     return format_file_write(node->file, s->l1_table_offset + 8 * index, sizeof(raw), raw, errp);
@@ -74,6 +100,15 @@ int qcow_cluster_lookup(block_node *node, uint64_t offset, qcow_entry *entry, er
 static uint64_t qcow_file_end_aligned(block_node *node, uint64_t alignment)
 {
     return format_align_up(format_file_length(node->file), alignment);
+}
+
+/* Extends the file with zeroes up to end (which lies past its end). */
+static int qcow_file_grow(block_node *node, uint64_t end, error **errp)
+{
+    uint64_t length = format_file_length(node->file);
+    if (block_node_truncate(node->file, end, false, BLOCK_PREALLOCATION_OFF, false, NULL) == 0)
+        return 0;
+    return format_file_write_zeroes(node->file, length, end - length, errp);
 }
 
 /* Makes sure the L2 table covering guest offset exists (appending a zeroed one, cluster aligned, at
@@ -134,7 +169,7 @@ static int qcow_cluster_read(block_node *node, const qcow_entry *entry, uint64_t
     if (entry->kind == QCOW_ENTRY_UNALLOCATED)
         return block_node_read_backing(node, offset, length, buf, errp);
     if (entry->kind == QCOW_ENTRY_NORMAL) {
-        if (entry->offset > FORMAT_MAX_REQUEST_END - within - length)
+        if (!qcow_cluster_offset_usable(entry) || entry->offset > FORMAT_MAX_REQUEST_END - within - length)
             return qcow_io_fail(errp);
         return format_file_read(node->file, entry->offset + within, length, buf, errp);
     }
@@ -203,8 +238,10 @@ static int qcow_cluster_allocate_write(block_node *node, const qcow_entry *entry
         qcow_io_fail(errp);
         goto out;
     }
-    if (format_file_write(node->file, host, s->cluster_size, cluster, errp) < 0 ||
-        qcow_l2_entry_set(node, l2_offset, offset, host, errp) < 0)
+    /* qemu's order: the file grows by the cluster, the L2 entry is written, then the data. */
+    if (qcow_file_grow(node, host + s->cluster_size, errp) < 0 ||
+        qcow_l2_entry_set(node, l2_offset, offset, host, errp) < 0 ||
+        format_file_write(node->file, host, s->cluster_size, cluster, errp) < 0)
         goto out;
     ret = 0;
 out:
@@ -223,7 +260,7 @@ int qcow_write(block_node *node, uint64_t offset, size_t length, const uint8_t *
             return -1;
         if (entry.kind == QCOW_ENTRY_NORMAL) {
             uint64_t within = offset & (s->cluster_size - 1);
-            if (entry.offset > FORMAT_MAX_REQUEST_END - within - n)
+            if (!qcow_cluster_offset_usable(&entry) || entry.offset > FORMAT_MAX_REQUEST_END - within - n)
                 return qcow_io_fail(errp);
             if (format_file_write(node->file, entry.offset + within, n, buf, errp) < 0)
                 return -1;
@@ -341,6 +378,9 @@ int qcow_make_empty(block_node *node, error **errp)
     if (format_file_write_zeroes(node->file, s->l1_table_offset, l1_bytes, errp) < 0)
         return -1;
     memset(s->l1_table, 0, s->l1_loaded * 8);
+    free(s->l1_extra);
+    s->l1_extra = NULL;
+    s->l1_extra_count = 0;
     format_cache_clear(&s->l2_cache);
     return block_node_truncate(node->file, s->l1_table_offset + l1_bytes, false, BLOCK_PREALLOCATION_OFF, true,
                                errp);

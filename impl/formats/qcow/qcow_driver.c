@@ -24,6 +24,7 @@ static void qcow_state_free(block_node *node)
     if (s == NULL)
         return;
     free(s->l1_table);
+    free(s->l1_extra);
     format_cache_clear(&s->l2_cache);
     free(s);
     node->state = NULL;
@@ -103,6 +104,23 @@ static int qcow_backing_name_load(block_node *node, const qcow_header *header, e
     return 0;
 }
 
+/* With a key secret the image has no plain name: qemu shows the json: of its options. */
+static void qcow_json_name_set(block_node *node, const char *secret)
+{
+    json_value *root = json_object_new();
+    json_object_set_string(root, "encrypt.key-secret", secret);
+    json_object_set_string(root, "driver", "qcow");
+    json_value *file = json_object_new();
+    json_object_set_string(file, "driver", node->file->driver->protocol_name);
+    json_object_set_string(file, "filename", node->file->filename);
+    json_object_set(root, "file", file);
+    char *text = json_print_compact(root);
+    free(node->filename);
+    node->filename = memory_printf("json:%s", text);
+    free(text);
+    json_free(root);
+}
+
 /* Refuses runtime options qemu's qcow driver does not know. */
 static int qcow_runtime_options_check(option_list *options, error **errp)
 {
@@ -159,6 +177,9 @@ static int qcow_open(block_node *node, option_list *options, int flags, error **
     if (qcow_l1_load(node, errp) < 0 || qcow_backing_name_load(node, &header, errp) < 0 ||
         qcow_runtime_options_check(options, errp) < 0)
         goto fail;
+    const char *secret = options ? option_list_get(options, "encrypt.key-secret") : NULL;
+    if (secret)
+        qcow_json_name_set(node, secret);
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
     node->read_only = !s->writable;
     return 0;
