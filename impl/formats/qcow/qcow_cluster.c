@@ -338,17 +338,47 @@ static bool qcow_entry_continues(const qcow_entry *first, const qcow_entry *next
     return true;
 }
 
+/* The first L1 index at or after index whose entry is set (l1_size when none). */
+static uint64_t qcow_l1_next_set(const qcow_state *s, uint64_t index)
+{
+    for (; index < s->l1_loaded; index++)
+        if (s->l1_table[index])
+            return index;
+    uint64_t next = s->l1_size;
+    for (size_t i = 0; i < s->l1_extra_count; i++)
+        if (s->l1_extra[2 * i] >= index && s->l1_extra[2 * i] < next && s->l1_extra[2 * i + 1])
+            next = s->l1_extra[2 * i];
+    return next;
+}
+
+/* Bytes from offset through the L2 tables that exist-or-not alike: for an offset without L2 table,
+ * up to the next L1 entry that is set (runs of empty L1 entries are one unallocated extent). */
+static uint64_t qcow_unmapped_span(const qcow_state *s, uint64_t offset)
+{
+    unsigned shift = s->cluster_bits + s->l2_bits;
+    uint64_t next = qcow_l1_next_set(s, (offset >> shift) + 1);
+    if (next >= (UINT64_MAX >> shift))
+        return UINT64_MAX - offset;
+    return (next << shift) - offset;
+}
+
 int qcow_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp)
 {
     qcow_state *s = node->state;
     qcow_entry first, next;
     memset(out, 0, sizeof(*out));
+    unsigned shift = s->cluster_bits + s->l2_bits;
+    if (qcow_l1_entry_get(s, offset >> shift) == 0) {
+        uint64_t span = qcow_unmapped_span(s, offset);
+        out->length = span < length ? span : length;
+        return 0;
+    }
     if (qcow_cluster_lookup(node, offset, &first, errp) < 0)
         return -1;
     uint64_t within = offset & (s->cluster_size - 1);
     uint64_t covered = s->cluster_size - within;
     uint64_t count = 1;
-    uint64_t table_end = ((offset >> (s->cluster_bits + s->l2_bits)) + 1) << (s->cluster_bits + s->l2_bits);
+    uint64_t table_end = ((offset >> shift) + 1) << shift;
     while (covered < length && offset + covered < table_end) {
         if (qcow_cluster_lookup(node, offset + covered, &next, errp) < 0)
             return -1;
