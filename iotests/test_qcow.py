@@ -95,6 +95,7 @@ def test_create_errors(qimg):
         ("encrypt.format=luks", "64M", "Unsupported encryption format", 0),
         ("encryption=on", "64M", "Parameter 'encrypt.key-secret' is required for cipher", 0),
         ("encrypt.format=aes,encrypt.key-secret=sec0", "64M", "No secret with id 'sec0'", 0),
+        ("encrypt.format=aes,encrypt.key-secret=sec0", "0", "Image size is too small, cannot be zero length", 0),
         ("encryption=foo", "64M", "Parameter 'encryption' expects 'on' or 'off'", None),
     ]
     for options, size, message, left in cases:
@@ -241,6 +242,31 @@ def test_encrypted_image(qimg):
     assert p.stderr == "qemu-img: Could not open 'e.img': Parameter 'encrypt.key-secret' is required for cipher\n"
     p = qimg.run("info", "--image-opts", "driver=qcow,file.filename=e.img,encrypt.format=luks")
     assert p.stderr.endswith("Header reported 'aes' encryption format but options specify 'luks'\n")
+
+
+def test_encrypted_convert_byte_identical(qimg):
+    # AES-128-CBC per 512-byte sector, IV = guest sector number, key = the passphrase zero padded
+    sources(qimg)
+    short = ["--object", "secret,id=s0,data=abc"]
+    long = ["--object", "secret,id=s0,data=abcdefghijklmnopqrstuvwxyz"]
+    qimg.ok("convert", *short, "-O", "qcow", "-o", "encrypt.format=aes,encrypt.key-secret=s0", "src.raw", "enc1.img")
+    assert sha256(qimg, "enc1.img") == "62815a4ba0b89202e807b13e5271d724c0962471e83c9f11cd9b9cd1d9bdd4f1"
+    qimg.ok("create", "-q", "-f", "qcow", *long, "-o", "encryption=on,encrypt.key-secret=s0", "-b", "src.raw",
+            "-F", "raw", "enc2.img")
+    qimg.ok("convert", *long, "-n", "-f", "raw", "odd.raw", "--target-image-opts",
+            "driver=qcow,file.filename=enc2.img,encrypt.key-secret=s0")
+    assert os.path.getsize(qimg.path("enc2.img")) == 38912
+    assert sha256(qimg, "enc2.img") == "b0c5476feed36a2be44791be9d816c4d087b12264b3af3968893b02674e0e8da"
+    opts = "driver=qcow,file.filename=enc1.img,encrypt.key-secret=s0"
+    p = qimg.ok("map", "--output=json", *short, "--image-opts", opts)
+    assert p.stdout.startswith('[{ "start": 0, "length": 65536, "depth": 0, "present": true, "zero": false, '
+                               '"data": true, "compressed": false},\n')
+    assert qimg.run("compare", *short, "--image-opts", "driver=raw,file.filename=src.raw", opts).returncode == 0
+    p = qimg.ok("info", *short, "--image-opts", opts)
+    assert p.stdout.startswith('image: json:{"encrypt.key-secret": "s0", "driver": "qcow", "file": '
+                               '{"driver": "file", "filename": "enc1.img"}}\nfile format: qcow\n')
+    p = qimg.run("compare", "--object", "secret,id=s0,data=abd", "--image-opts", "driver=raw,file.filename=src.raw", opts)
+    assert p.returncode == 1
 
 
 def test_runtime_options(qimg):

@@ -9,6 +9,7 @@
 
 #include "../../block/block.h"
 #include "../common/format_cache.h"
+#include "../common/format_crypt.h"
 #include "../common/format_io.h"
 
 #define QCOW_MAGIC 0x514649fbu           /* "QFI\xfb" */
@@ -38,6 +39,8 @@ typedef struct qcow_header {
     uint8_t l2_bits;
     uint16_t padding;
     uint32_t crypt_method;
+    bool crypt_active;        /* a key was given: data sectors are AES encrypted */
+    uint8_t key[FORMAT_CRYPT_KEY_SIZE];
     uint64_t l1_table_offset;
 } qcow_header;
 
@@ -98,6 +101,8 @@ typedef struct qcow_state {
     uint64_t *l1_extra;       /* (index, value) pairs set past l1_loaded (truncated files only) */
     size_t l1_extra_count;
     uint32_t crypt_method;
+    bool crypt_active;        /* a key was given: data sectors are AES encrypted */
+    uint8_t key[FORMAT_CRYPT_KEY_SIZE];
     format_cache l2_cache;    /* L2 tables, written through */
     bool writable;
 } qcow_state;

@@ -6,6 +6,7 @@
 
 #include "qcow.h"
 #include "../common/format_compress.h"
+#include "../common/format_crypt.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
 
@@ -160,6 +161,57 @@ static int qcow_compressed_cluster_read(block_node *node, const qcow_entry *entr
     return ret;
 }
 
+/* The sector-aligned part [*first, *end) of a cluster that covers [within, within + length). */
+static void qcow_sector_span(uint64_t within, size_t length, uint64_t *first, uint64_t *end)
+{
+    *first = within & ~(uint64_t)(QCOW_SECTOR_SIZE - 1);
+    *end = format_align_up(within + length, QCOW_SECTOR_SIZE);
+}
+
+/* Reads bytes [within, within + length) of the encrypted normal cluster at host (guest cluster
+ * cluster_start): whole sectors are read and decrypted with their guest sector numbers. */
+static int qcow_encrypted_read(block_node *node, uint64_t host, uint64_t cluster_start, uint64_t within,
+                               size_t length, uint8_t *buf, error **errp)
+{
+    qcow_state *s = node->state;
+    uint64_t first, end;
+    qcow_sector_span(within, length, &first, &end);
+    uint8_t *sectors = memory_alloc_zero(end - first);
+    int ret = format_file_read(node->file, host + first, end - first, sectors, errp);
+    if (ret == 0 && format_crypt_sectors(s->key, false, (cluster_start + first) / QCOW_SECTOR_SIZE, sectors,
+                                         end - first) < 0)
+        ret = qcow_io_fail(errp);
+    if (ret == 0)
+        memcpy(buf, sectors + (within - first), length);
+    free(sectors);
+    return ret;
+}
+
+/* Writes bytes [within, within + length) of the encrypted normal cluster at host: the covering
+ * sectors are read, decrypted, changed, encrypted and written back. */
+static int qcow_encrypted_write(block_node *node, uint64_t host, uint64_t cluster_start, uint64_t within,
+                                size_t length, const uint8_t *buf, error **errp)
+{
+    qcow_state *s = node->state;
+    uint64_t first, end;
+    qcow_sector_span(within, length, &first, &end);
+    uint8_t *sectors = memory_alloc_zero(end - first);
+    uint64_t sector = (cluster_start + first) / QCOW_SECTOR_SIZE;
+    int ret = 0;
+    if ((first != within || end != within + length) &&
+        qcow_encrypted_read(node, host, cluster_start, first, (size_t)(end - first), sectors, errp) < 0)
+        ret = -1;
+    if (ret == 0) {
+        memcpy(sectors + (within - first), buf, length);
+        if (format_crypt_sectors(s->key, true, sector, sectors, end - first) < 0)
+            ret = qcow_io_fail(errp);
+    }
+    if (ret == 0)
+        ret = format_file_write(node->file, host + first, end - first, sectors, errp);
+    free(sectors);
+    return ret;
+}
+
 /* Reads length bytes at guest offset, all inside the cluster whose entry is given. */
 static int qcow_cluster_read(block_node *node, const qcow_entry *entry, uint64_t offset, size_t length,
                              uint8_t *buf, error **errp)
@@ -169,8 +221,10 @@ static int qcow_cluster_read(block_node *node, const qcow_entry *entry, uint64_t
     if (entry->kind == QCOW_ENTRY_UNALLOCATED)
         return block_node_read_backing(node, offset, length, buf, errp);
     if (entry->kind == QCOW_ENTRY_NORMAL) {
-        if (!qcow_cluster_offset_usable(entry) || entry->offset > FORMAT_MAX_REQUEST_END - within - length)
+        if (!qcow_cluster_offset_usable(entry) || entry->offset > FORMAT_MAX_REQUEST_END - s->cluster_size)
             return qcow_io_fail(errp);
+        if (s->crypt_active)
+            return qcow_encrypted_read(node, entry->offset, offset - within, within, length, buf, errp);
         return format_file_read(node->file, entry->offset + within, length, buf, errp);
     }
     uint8_t *cluster = memory_alloc_zero(s->cluster_size);
@@ -231,6 +285,11 @@ static int qcow_cluster_allocate_write(block_node *node, const qcow_entry *entry
     if (length < s->cluster_size && qcow_cluster_current_read(node, entry, cluster_start, cluster, errp) < 0)
         goto out;
     memcpy(cluster + (offset - cluster_start), buf, length);
+    if (s->crypt_active &&
+        format_crypt_sectors(s->key, true, cluster_start / QCOW_SECTOR_SIZE, cluster, s->cluster_size) < 0) {
+        qcow_io_fail(errp);
+        goto out;
+    }
     if (qcow_l2_table_prepare(node, offset, &l2_offset, errp) < 0)
         goto out;
     uint64_t host = qcow_file_end_aligned(node, s->cluster_size);
@@ -260,9 +319,12 @@ int qcow_write(block_node *node, uint64_t offset, size_t length, const uint8_t *
             return -1;
         if (entry.kind == QCOW_ENTRY_NORMAL) {
             uint64_t within = offset & (s->cluster_size - 1);
-            if (!qcow_cluster_offset_usable(&entry) || entry.offset > FORMAT_MAX_REQUEST_END - within - n)
+            if (!qcow_cluster_offset_usable(&entry) || entry.offset > FORMAT_MAX_REQUEST_END - s->cluster_size)
                 return qcow_io_fail(errp);
-            if (format_file_write(node->file, entry.offset + within, n, buf, errp) < 0)
+            int r = s->crypt_active
+                        ? qcow_encrypted_write(node, entry.offset, offset - within, within, n, buf, errp)
+                        : format_file_write(node->file, entry.offset + within, n, buf, errp);
+            if (r < 0)
                 return -1;
         } else if (qcow_cluster_allocate_write(node, &entry, offset, n, buf, errp) < 0) {
             return -1;

@@ -25,6 +25,7 @@ static void qcow_state_free(block_node *node)
         return;
     free(s->l1_table);
     free(s->l1_extra);
+    memset(s->key, 0, sizeof(s->key));
     format_cache_clear(&s->l2_cache);
     free(s);
     node->state = NULL;
@@ -37,7 +38,7 @@ static int qcow_open_errno_fail(block_node *node, const char *reason, error **er
 }
 
 /* Checks the encryption options against the header as qemu's qcow_open does (key first, unless only
- * metadata is wanted). This build has no AES: an encrypted image whose key is given is refused. */
+ * metadata is wanted); with a key the data sectors are encrypted with it. */
 static int qcow_open_crypto_check(block_node *node, const qcow_header *header, option_list *options, int flags,
                                   error **errp)
 {
@@ -56,9 +57,13 @@ static int qcow_open_crypto_check(block_node *node, const qcow_header *header, o
     if (secret == NULL)
         return error_set(errp, "Parameter 'encrypt.key-secret' is required for cipher");
     size_t length = 0;
-    if (secret_lookup(secret, &length, errp) == NULL)
+    const uint8_t *passphrase = secret_lookup(secret, &length, errp);
+    if (passphrase == NULL)
         return -1;
-    return error_set(errp, "AES encrypted qcow images are not supported by this build");
+    qcow_state *s = node->state;
+    format_crypt_legacy_key(s->key, passphrase, length);
+    s->crypt_active = true;
+    return 0;
 }
 
 /* Reads the part of the L1 table the file holds (the rest reads as zero, as in qemu). */
