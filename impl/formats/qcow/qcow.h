@@ -110,15 +110,25 @@ typedef struct qcow_state {
 /* Looks up the L2 entry of the cluster holding guest offset (unallocated when there is no L2 table). */
 int qcow_cluster_lookup(block_node *node, uint64_t offset, qcow_entry *entry, error **errp);
 
+/* Reads guest bytes: unallocated clusters from the backing file, compressed ones inflated, encrypted
+ * ones decrypted. */
 int qcow_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
+/* Writes guest bytes: in place into allocated clusters, else into clusters (and L2 tables) appended at
+ * the end of the file (spec/qcow.md §Allocation). */
 int qcow_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp);
+/* Writes one whole cluster (or the image's last, partial one) deflated; "Invalid argument" otherwise. */
 int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
+/* Allocation status of this node alone from offset (runs within one L2 table, or of empty L1 entries). */
 int qcow_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp);
+/* Drops every cluster: zeroes the L1 table and cuts the file right after it (commit). */
 int qcow_make_empty(block_node *node, error **errp);
 
+/* The create options in qemu's order. */
 extern const option_desc qcow_create_options[];
+/* Creates filename as an empty qcow image (checks and layout in spec/qcow.md §Creation). */
 int qcow_create(const char *filename, const option_list *options, error **errp);
 
+/* The driver table (registered through impl/block/registry.c). */
 extern const block_driver block_driver_qcow;
 
 #endif
