@@ -234,6 +234,15 @@ def test_open_tolerates_past_eof_tables(qimg):
     assert "virtual size: 0 B (0 bytes)" in qimg.ok("info", "h.img").stdout
 
 
+def test_empty_backing_name_is_no_backing(qimg):
+    # backing_file_offset set but the name is empty (size 0, or past the end of the file)
+    for offset, size in ((48, 0), (0x2000, 4)):
+        qimg.write("h.img", 0, header(backing_offset=offset, backing_size=size, l1_offset=0x100, pad=0x300))
+        assert "backing file" not in qimg.ok("info", "h.img").stdout
+        assert qimg.ok("map", "h.img").stdout == "Offset          Length          Mapped to       File\n"
+        os.remove(qimg.path("h.img"))
+
+
 def test_encrypted_image(qimg):
     qimg.write("e.img", 0, header(crypt=1))
     human = qimg.ok("info", "e.img").stdout

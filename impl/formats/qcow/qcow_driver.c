@@ -105,6 +105,11 @@ static int qcow_backing_name_load(block_node *node, const qcow_header *header, e
         return qcow_open_errno_fail(node, "Input/output error", errp);
     }
     free(node->backing_file);
+    node->backing_file = NULL;
+    if (name[0] == 0) {
+        free(name); /* an empty name (or one read past the end of the file) is no backing file */
+        return 0;
+    }
     node->backing_file = name;
     return 0;
 }
