@@ -171,6 +171,19 @@ def test_convert_byte_identical(qimg):
     assert qimg.read("back.raw") == qimg.read("src.raw")
 
 
+def test_rebase_compressed_writes_runs_of_clusters(qimg):
+    # rebase -c writes the old backing data into the overlay cluster by cluster, compressed, before
+    # qemu fails to record the new backing file (qcow cannot change it)
+    sources(qimg)
+    pattern_file(qimg, "old.raw", 4 << 20, [(0, 3 << 20, 0x99)])
+    qimg.ok("create", "-q", "-f", "qcow", "-b", "old.raw", "-F", "raw", "ov.img")
+    p = qimg.run("rebase", "-c", "-F", "raw", "-b", "src.raw", "ov.img")
+    assert p.returncode == 1
+    assert p.stderr == "qemu-img: Could not change the backing file to 'src.raw': Operation not supported\n"
+    assert os.path.getsize(qimg.path("ov.img")) == 3212296
+    assert sha256(qimg, "ov.img") == "cdda1964cc8008f1fccc31714da1e831ed1e5808da350a9626852ac7f16ecd12"
+
+
 # ---- refusals ----
 
 def test_unsupported_commands(qimg):

@@ -116,7 +116,8 @@ int qcow_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, er
 /* Writes guest bytes: in place into allocated clusters, else into clusters (and L2 tables) appended at
  * the end of the file (spec/qcow.md §Allocation). */
 int qcow_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp);
-/* Writes one whole cluster (or the image's last, partial one) deflated; "Invalid argument" otherwise. */
+/* Writes whole clusters (the image's last one may be partial) deflated, one by one; "Invalid argument"
+ * for anything else (an empty or unaligned request). */
 int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
 /* Allocation status of this node alone from offset (runs within one L2 table, or of empty L1 entries). */
 int qcow_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp);

@@ -364,14 +364,12 @@ static int qcow_compressed_store(block_node *node, uint64_t offset, const uint8_
                              qcow_entry_encode_compressed(host, packed_length, s->cluster_bits), errp);
 }
 
-int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
+/* Writes one cluster deflated (the image's last cluster may be partial, zero padded); a cluster that
+ * does not shrink is written normally. */
+static int qcow_compressed_cluster_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf,
+                                         error **errp)
 {
     qcow_state *s = node->state;
-    /* One whole cluster, or the last, partial one of the image (zero padded). */
-    if (length != s->cluster_size && (length > s->cluster_size || offset + length != node->size))
-        return error_set(errp, "Invalid argument");
-    if (offset & (s->cluster_size - 1))
-        return error_set(errp, "Invalid argument");
     uint8_t *plain = memory_alloc_zero(s->cluster_size);
     uint8_t *packed = memory_alloc_zero(s->cluster_size);
     int ret;
@@ -387,6 +385,27 @@ int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, cons
     free(plain);
     free(packed);
     return ret;
+}
+
+int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
+{
+    qcow_state *s = node->state;
+    /* Whole clusters, the image's last one possibly partial; a run of clusters (rebase -c) is
+     * written cluster by cluster, as qemu-img splits it. Anything else is refused, which is why
+     * qemu-img's closing empty compressed write fails. */
+    if (length == 0 || (offset & (s->cluster_size - 1)))
+        return error_set(errp, "Invalid argument");
+    if ((length & (s->cluster_size - 1)) && offset + length != node->size)
+        return error_set(errp, "Invalid argument");
+    while (length > 0) {
+        size_t n = length < s->cluster_size ? length : (size_t)s->cluster_size;
+        if (qcow_compressed_cluster_write(node, offset, n, buf, errp) < 0)
+            return -1;
+        offset += n;
+        buf += n;
+        length -= n;
+    }
+    return 0;
 }
 
 /* Whether entry next continues a run that started with entry first, count clusters before. */
