@@ -125,8 +125,26 @@ int qed_truncate(block_node *node, uint64_t size, bool exact, block_preallocatio
 
 int qed_change_backing_file(block_node *node, const char *backing_file, const char *backing_format, error **errp)
 {
-    (void)node;
-    (void)backing_file;
-    (void)backing_format;
-    return error_set(errp, "Operation not supported");
+    qed_state *s = node->state;
+    qed_header header = s->header;
+    size_t length = backing_file ? strlen(backing_file) : 0;
+    header.features &= ~(QED_F_BACKING_FILE | QED_F_BACKING_FORMAT_NO_PROBE);
+    if (backing_file && length > 0) {
+        if ((uint64_t)QED_HEADER_LENGTH + length > (uint64_t)header.header_size * header.cluster_size)
+            return error_set(errp, "No space left in the file header");
+        header.features |= QED_F_BACKING_FILE;
+        if (backing_format && strcmp(backing_format, "raw") == 0)
+            header.features |= QED_F_BACKING_FORMAT_NO_PROBE;
+        header.backing_filename_offset = QED_HEADER_LENGTH;
+        if (format_file_write(node->file, QED_HEADER_LENGTH, length, backing_file, errp) < 0)
+            return -1;
+    }
+    header.backing_filename_size = (uint32_t)length;
+    qed_header saved = s->header;
+    s->header = header;
+    if (qed_header_update(node, errp) < 0) {
+        s->header = saved;
+        return -1;
+    }
+    return 0;
 }
