@@ -74,7 +74,7 @@ bool qed_image_size_valid(uint64_t image_size, uint64_t cluster_size, uint64_t t
  * up to 512), is cluster aligned and begins after the header. A one-cluster table is never valid
  * (what 10.2 answers for every image of table_size 1). */
 bool qed_table_offset_valid(const qed_header *header, uint64_t offset, uint64_t file_size);
-/* Whether a data cluster offset is aligned, after the header and starts inside the file. */
+/* Whether a data cluster offset is aligned, after the header and lies wholly inside the file. */
 bool qed_cluster_offset_valid(const qed_header *header, uint64_t offset, uint64_t file_size);
 /* Validates a decoded header against the file size as qemu's open does; the first fault found. */
 qed_header_fault qed_header_validate(const qed_header *header, uint64_t file_size);

@@ -70,7 +70,7 @@ static uint64_t qed_header_bytes(const qed_header *header)
 bool qed_cluster_offset_valid(const qed_header *header, uint64_t offset, uint64_t file_size)
 {
     return (offset & ((uint64_t)header->cluster_size - 1)) == 0 && offset >= qed_header_bytes(header) &&
-           offset < file_size;
+           offset < file_size && file_size - offset >= header->cluster_size;
 }
 
 bool qed_table_offset_valid(const qed_header *header, uint64_t offset, uint64_t file_size)
