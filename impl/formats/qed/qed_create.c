@@ -1,6 +1,7 @@
 /* qed_create.c — QED image creation (option checks in qemu 10.2's order and wording, the header
  * cluster and an empty L1 table), resizing and the recorded backing file (spec/qed.md §Creation,
  * §Resize). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +26,28 @@ const option_desc qed_create_options[] = {
 typedef struct qed_create_params {
     uint64_t size;
     uint64_t cluster_size;
+    uint64_t cluster_size_given;   /* the option's 64-bit value: qemu writes the L1 table there */
     uint64_t table_size;
     const char *backing_file;
     const char *backing_format;
 } qed_create_params;
+
+/* The table size as qemu's QAPI reads it: a plain integer (decimal, 0x hex or 0 octal, no size
+ * suffix), kept modulo 2^32 like the uint32 header field. */
+static int qed_table_size_parse(const option_list *options, uint64_t *table_size, error **errp)
+{
+    const char *text = option_list_get(options, "table_size");
+    *table_size = QED_DEFAULT_TABLE_SIZE;
+    if (text == NULL)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 0);
+    if (end == text || *end != '\0' || errno != 0 || strchr(text, '-'))
+        return error_set(errp, "Parameter 'table-size' expects integer");
+    *table_size = (uint32_t)value;
+    return 0;
+}
 
 /* Parses and checks the options in qemu's order (the file already exists, empty, when this fails). */
 static int qed_create_params_parse(const option_list *options, qed_create_params *p, error **errp)
@@ -36,8 +55,10 @@ static int qed_create_params_parse(const option_list *options, qed_create_params
     memset(p, 0, sizeof(*p));
     if (option_list_get_size(options, "size", 0, &p->size, errp) < 0 ||
         option_list_get_size(options, "cluster_size", QED_DEFAULT_CLUSTER_SIZE, &p->cluster_size, errp) < 0 ||
-        option_list_get_size(options, "table_size", QED_DEFAULT_TABLE_SIZE, &p->table_size, errp) < 0)
+        qed_table_size_parse(options, &p->table_size, errp) < 0)
         return -1;
+    p->cluster_size_given = p->cluster_size;
+    p->cluster_size = (uint32_t)p->cluster_size;
     p->backing_file = option_list_get(options, "backing_file");
     p->backing_format = option_list_get(options, "backing_fmt");
     if (p->backing_format && !format_blockdev_driver_known(p->backing_format))
@@ -56,7 +77,8 @@ static int qed_create_params_parse(const option_list *options, qed_create_params
 }
 
 /* Writes the header cluster (the backing name right after the header fields, cut at the cluster's
- * end as qemu cuts it) and the zeroed L1 table after it. */
+ * end as qemu cuts it) and the zeroed L1 table after it (at the cluster size as given: a value past
+ * 2^32, kept modulo 2^32 in the header, still places the table there, as 10.2 does). */
 static int qed_create_layout_write(block_node *file, const qed_create_params *p, error **errp)
 {
     qed_header header = {
@@ -82,7 +104,7 @@ static int qed_create_layout_write(block_node *file, const qed_create_params *p,
     int ret = format_file_write(file, 0, (size_t)p->cluster_size, cluster, errp);
     free(cluster);
     if (ret == 0)
-        ret = format_file_write_zeroes(file, p->cluster_size, p->table_size * p->cluster_size, errp);
+        ret = format_file_write_zeroes(file, p->cluster_size_given, p->table_size * p->cluster_size, errp);
     return ret;
 }
 
@@ -135,10 +157,10 @@ int qed_change_backing_file(block_node *node, const char *backing_file, const ch
         header.features |= QED_F_BACKING_FILE;
         if (backing_format && strcmp(backing_format, "raw") == 0)
             header.features |= QED_F_BACKING_FORMAT_NO_PROBE;
-        header.backing_filename_offset = QED_HEADER_LENGTH;
         if (format_file_write(node->file, QED_HEADER_LENGTH, length, backing_file, errp) < 0)
             return -1;
     }
+    header.backing_filename_offset = QED_HEADER_LENGTH;
     header.backing_filename_size = (uint32_t)length;
     qed_header saved = s->header;
     s->header = header;
