@@ -107,10 +107,31 @@ static int qed_open_writable_fixup(block_node *node, int flags, error **errp)
     return 0;
 }
 
+/* Whether key is a runtime option qemu's block layer accepts on a QED node (QED has none of its own). */
+static bool qed_runtime_option_known(const char *key)
+{
+    static const char *const names[] = {
+        "backing", "node-name", "read-only", "auto-read-only", "force-share", "discard", "detect-zeroes",
+        "cache.direct", "cache.no-flush", NULL,
+    };
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(names[i], key) == 0)
+            return true;
+    return strncmp(key, "backing.", 8) == 0;
+}
+
+/* Refuses runtime options QED does not know, as qemu words it. */
+static int qed_runtime_options_check(const option_list *options, error **errp)
+{
+    for (size_t i = 0; options && i < options->count; i++)
+        if (!qed_runtime_option_known(options->entries[i].key))
+            return error_set(errp, "Block format 'qed' does not support the option '%s'", options->entries[i].key);
+    return 0;
+}
+
 /* Opens node (node->file is open): header checks in qemu's order, then the L1 table. */
 static int qed_open(block_node *node, option_list *options, int flags, error **errp)
 {
-    (void)options;
     qed_state *s = memory_alloc_zero(sizeof(*s));
     uint8_t raw[QED_HEADER_LENGTH];
     node->state = s;
@@ -134,7 +155,10 @@ static int qed_open(block_node *node, option_list *options, int flags, error **e
     node->size = s->header.image_size;
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
     node->read_only = !s->writable;
+    /* qemu refuses unknown options only after the driver opened (and fixed up) the image. */
     if (s->writable && qed_open_writable_fixup(node, flags, errp) < 0)
+        goto fail;
+    if (qed_runtime_options_check(options, errp) < 0)
         goto fail;
     return 0;
 fail:
