@@ -35,6 +35,7 @@ static int qed_check_l2_table(qed_check_walk *walk, uint64_t l2_offset, error **
     if (table == NULL)
         return -1;
     uint64_t first_fixed = UINT64_MAX, last_fixed = 0, fixed = 0;
+    walk->next_contiguous = 0; /* fragmentation is counted within each L2 table */
     for (uint64_t i = 0; i < s->table_entries; i++) {
         uint64_t entry = format_table_entry_load(&s->layout, table, i);
         if (entry == QED_ENTRY_UNALLOCATED || entry == QED_ENTRY_ZERO)
