@@ -76,9 +76,10 @@ static int qed_create_params_parse(const option_list *options, qed_create_params
     return 0;
 }
 
-/* Writes the header cluster (the backing name right after the header fields, cut at the cluster's
- * end as qemu cuts it) and the zeroed L1 table after it (at the cluster size as given: a value past
- * 2^32, kept modulo 2^32 in the header, still places the table there, as 10.2 does). */
+/* Writes the header fields, the backing name right after them, then the zeroed L1 table at the
+ * cluster size as given (a value past 2^32, kept modulo 2^32 in the header, still places the table
+ * there, as 10.2 does). Only these bytes are written, so the rest of the header cluster stays a hole;
+ * a name longer than the header cluster is overwritten by the L1 table, as in 10.2. */
 static int qed_create_layout_write(block_node *file, const qed_create_params *p, error **errp)
 {
     qed_header header = {
@@ -89,23 +90,20 @@ static int qed_create_layout_write(block_node *file, const qed_create_params *p,
         .l1_table_offset = p->cluster_size,
         .image_size = p->size,
     };
-    uint8_t *cluster = memory_alloc_zero((size_t)p->cluster_size);
+    size_t name_length = p->backing_file ? strlen(p->backing_file) : 0;
     if (p->backing_file) {
-        size_t length = strlen(p->backing_file);
         header.features |= QED_F_BACKING_FILE;
         if (p->backing_format && strcmp(p->backing_format, "raw") == 0)
             header.features |= QED_F_BACKING_FORMAT_NO_PROBE;
         header.backing_filename_offset = QED_HEADER_LENGTH;
-        header.backing_filename_size = (uint32_t)length;
-        size_t room = (size_t)p->cluster_size - QED_HEADER_LENGTH;
-        memcpy(cluster + QED_HEADER_LENGTH, p->backing_file, length < room ? length : room);
+        header.backing_filename_size = (uint32_t)name_length;
     }
-    qed_header_write_data(&header, cluster);
-    int ret = format_file_write(file, 0, (size_t)p->cluster_size, cluster, errp);
-    free(cluster);
-    if (ret == 0)
-        ret = format_file_write_zeroes(file, p->cluster_size_given, p->table_size * p->cluster_size, errp);
-    return ret;
+    uint8_t raw[QED_HEADER_LENGTH];
+    qed_header_write_data(&header, raw);
+    if (format_file_write(file, 0, sizeof(raw), raw, errp) < 0 ||
+        format_file_write(file, QED_HEADER_LENGTH, name_length, p->backing_file, errp) < 0)
+        return -1;
+    return format_file_write_zeroes(file, p->cluster_size_given, p->table_size * p->cluster_size, errp);
 }
 
 int qed_create(const char *filename, const option_list *options, error **errp)

@@ -153,6 +153,7 @@ static int qed_open(block_node *node, option_list *options, int flags, error **e
         goto fail;
     s->file_end = format_align_up(format_file_length(node->file), s->header.cluster_size);
     node->size = s->header.image_size;
+    node->request_alignment = 512; /* qemu's QED works in whole sectors */
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
     node->read_only = !s->writable;
     /* qemu refuses unknown options only after the driver opened (and fixed up) the image. */
@@ -191,7 +192,8 @@ static void qed_close(block_node *node)
 }
 
 /* Fills the cluster size; QED lists no format-specific data and a clear dirty flag (even when the
- * image is marked as needing a check). */
+ * image is marked as needing a check); its limits: no discard, zero writes up to INT_MAX rounded down
+ * to the cluster. */
 static int qed_info_fill(block_node *node, image_info *info, error **errp)
 {
     qed_state *s = node->state;
@@ -199,6 +201,8 @@ static int qed_info_fill(block_node *node, image_info *info, error **errp)
     info->has_cluster_size = true;
     info->cluster_size = s->header.cluster_size;
     info->dirty_flag = false;
+    info->has_no_discard = true;
+    info->max_write_zeroes = 0x7fffffffull & ~((uint64_t)s->header.cluster_size - 1);
     return 0;
 }
 
