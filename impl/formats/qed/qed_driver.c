@@ -151,7 +151,9 @@ static int qed_open(block_node *node, option_list *options, int flags, error **e
         goto fail;
     if (qed_backing_name_read(node, errp) < 0)
         goto fail;
-    s->file_end = format_align_up(format_file_length(node->file), s->header.cluster_size);
+    /* Allocation starts at the file length rounded down to a cluster (bytes past the last whole
+     * cluster are overwritten), as 10.2 allocates. */
+    s->file_end = qed_file_size(node) & ~((uint64_t)s->header.cluster_size - 1);
     node->size = s->header.image_size;
     node->request_alignment = 512; /* qemu's QED works in whole sectors */
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
