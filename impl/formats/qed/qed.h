@@ -104,15 +104,27 @@ uint64_t qed_file_size(block_node *node);
 /* Writes the header (the first QED_HEADER_LENGTH bytes). */
 int qed_header_update(block_node *node, error **errp);
 
+/* Reads guest bytes: data clusters from the file, zero clusters as zeroes, unallocated ones from the
+ * backing file; an entry pointing where it may not fails with "Invalid argument" (ERROR_KIND_CORRUPT). */
 int qed_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
+/* Writes guest bytes, allocating data clusters (then a missing L2 table) at the end of the file. */
 int qed_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp);
+/* Zeroes guest bytes: whole unallocated clusters become zero clusters, the rest is written. */
 int qed_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp);
+/* The run at offset: data (with its host offset), zero, or unallocated (0: the block layer asks the
+ * backing file), never past the end of one L2 table. */
 int qed_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp);
+/* Clears the need-check mark this session set. */
 int qed_flush(block_node *node, error **errp);
+/* qemu's QED check (spec/qed.md §Check): fix (any CHECK_FIX_* bit) clears invalid offsets and the
+ * need-check mark; leaks and duplicates are only reported. */
 int qed_check(block_node *node, check_result *result, int fix, error **errp);
+/* Creates filename as a QED image from the merged creation options. */
 int qed_create(const char *filename, const option_list *options, error **errp);
+/* Grows the image (rewrites image_size); shrinking and preallocation are refused as qemu words it. */
 int qed_truncate(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
                  error **errp);
+/* Records a new backing file name and format in the header (NULL or "": none). */
 int qed_change_backing_file(block_node *node, const char *backing_file, const char *backing_format, error **errp);
 
 #endif
