@@ -226,3 +226,35 @@ def test_rebase_unsafe_rewrites_header(qimg):
     assert struct.unpack_from("<II", data, 56) == (64, 8) and data[64:72] == b"base.raw"
     p = qimg.run("rebase", "-u", "-F", "raw", "-b", "x" * 4033, "t.qed")
     assert p.returncode == 1 and p.stderr.endswith("': No space left in the file header\n")
+
+
+def test_info_limits(qimg):
+    qimg.ok("create", "-q", "-f", "qed", "-o", "cluster_size=64k", "l.qed", "1M")
+    limits = json.loads(qimg.ok("info", "--limits", "--output=json", "l.qed").stdout)["limits"]
+    assert limits["request-alignment"] == 512 and limits["write-zeroes-alignment"] == 65536
+    assert limits["max-write-zeroes"] == 2147418112 and "discard-alignment" not in limits
+
+
+def test_allocation_after_partial_cluster_tail(qimg):
+    # 10.2 allocates at the file length rounded down to a cluster: the extra bytes are overwritten
+    make_image(qimg)
+    with open(qimg.path("c.qed"), "r+b") as fh:
+        fh.truncate(49152 + 100)
+    with open(qimg.path("p.raw"), "wb") as fh:
+        fh.truncate(1 << 20)
+        fh.seek(128 * 1024)
+        fh.write(b"\x44" * 4096)
+    qimg.ok("convert", "-n", "-f", "raw", "-O", "qed", "p.raw", "c.qed")
+    assert os.path.getsize(qimg.path("c.qed")) == 53248
+    rows = [line.split()[:3] for line in qimg.ok("map", "c.qed").stdout.splitlines()]
+    assert ["0x20000", "0x1000", "0xc000"] in rows
+
+
+def test_create_long_backing_name_overwritten_by_l1(qimg):
+    name = "x" * 5000
+    qimg.ok("create", "-q", "-f", "qed", "-o", "cluster_size=4k", "-u", "-b", name, "-F", "raw", "l.qed", "1M")
+    data = qimg.read("l.qed")
+    assert len(data) == 20480 and struct.unpack_from("<I", data, 60)[0] == 5000
+    assert data[64:4096] == b"x" * 4032 and data[4096:] == b"\0" * 16384
+    p = qimg.run("info", "l.qed")
+    assert p.stderr == "qemu-img: Could not open 'l.qed': QED backing filename offset is invalid\n"
