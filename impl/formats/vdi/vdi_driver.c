@@ -200,9 +200,13 @@ static int vdi_block_status(block_node *node, uint64_t offset, uint64_t length, 
         out->flags = BLOCK_STATUS_ZERO;
         return 0;
     }
-    out->flags = BLOCK_STATUS_DATA | BLOCK_STATUS_OFFSET_VALID | BLOCK_STATUS_RECURSE;
+    out->flags = BLOCK_STATUS_DATA | BLOCK_STATUS_OFFSET_VALID;
     out->map_offset = vdi_block_file_offset(&s->header, entry) + offset % VDI_BLOCK_SIZE;
     out->map_node = node->file;
+    /* Only a static image's blocks show the file's holes (and what lies past its end) as zeroes
+     * (oracle-measured: the blocks of a dynamic image are data even over holes of the file). */
+    if (s->header.image_type == VDI_IMAGE_TYPE_STATIC)
+        out->flags |= BLOCK_STATUS_RECURSE;
     return 0;
 }
 
