@@ -14,12 +14,13 @@
 #include "../../util/memory.h"
 #include "../../util/report.h"
 
-/* What an open VDI image keeps: its header and the block map entries that lie inside the file
- * (entries past the end of the file read as 0, as qemu reads them). */
+/* What an open VDI image keeps: its header and the sectors of the block map that lie inside the
+ * file (entries past the end of the file read as 0, as qemu reads them). The sectors are kept whole,
+ * bytes past the last entry included, because qemu rewrites the block map a sector at a time. */
 typedef struct vdi_state {
     vdi_header header;
-    uint8_t *bmap;          /* bmap_loaded little-endian entries */
-    uint64_t bmap_loaded;
+    uint8_t *bmap;          /* bmap_bytes bytes: the block map's first sectors as read */
+    uint64_t bmap_bytes;    /* a multiple of VDI_SECTOR_SIZE */
 } vdi_state;
 
 /* The block map as a table: 4-byte little-endian entries, at most VDI_BLOCKS_MAX of them. */
@@ -36,7 +37,7 @@ static int vdi_probe(const uint8_t *buf, size_t buf_size, const char *filename)
 /* The block map entry of guest block index (0 past the entries the file holds). */
 static uint32_t vdi_bmap_get(const vdi_state *s, uint64_t index)
 {
-    if (index >= s->bmap_loaded)
+    if (index >= s->header.blocks_in_image || index >= s->bmap_bytes / 4)
         return 0;
     return (uint32_t)format_table_entry_load(&vdi_bmap_layout, s->bmap, index);
 }
@@ -47,17 +48,26 @@ static uint64_t vdi_block_file_offset(const vdi_header *h, uint32_t entry)
     return (uint64_t)h->offset_data + (uint64_t)entry * VDI_BLOCK_SIZE;
 }
 
-/* Reads the block map: the entries inside the file (memory follows the file, never the header). */
+/* Reads the block map: the sectors inside the file (memory follows the file, never the header). */
 static int vdi_bmap_load(block_node *node, vdi_state *s, error **errp)
 {
     uint64_t file_length = format_file_length(node->file);
-    uint64_t wanted = (uint64_t)s->header.blocks_in_image * 4;
+    uint64_t wanted = vdi_bmap_bytes(s->header.blocks_in_image);
     uint64_t inside = 0;
     if (s->header.offset_bmap < file_length)
         inside = file_length - s->header.offset_bmap < wanted ? file_length - s->header.offset_bmap : wanted;
-    s->bmap_loaded = (inside + 3) / 4;
-    return format_table_read_raw(node->file, &vdi_bmap_layout, s->header.offset_bmap, s->bmap_loaded, &s->bmap,
+    s->bmap_bytes = format_align_up(inside, VDI_SECTOR_SIZE);
+    return format_table_read_raw(node->file, &vdi_bmap_layout, s->header.offset_bmap, s->bmap_bytes / 4, &s->bmap,
                                  errp);
+}
+
+/* Sets the block map entry of guest block index (inside the loaded sectors) and writes its sector. */
+static int vdi_bmap_set(block_node *node, uint64_t index, uint32_t entry, error **errp)
+{
+    vdi_state *s = node->state;
+    format_table_entry_store(&vdi_bmap_layout, s->bmap, index, entry);
+    uint64_t sector = index * 4 / VDI_SECTOR_SIZE * VDI_SECTOR_SIZE;
+    return format_file_write(node->file, s->header.offset_bmap + sector, VDI_SECTOR_SIZE, s->bmap + sector, errp);
 }
 
 /* Refuses runtime options: VDI has none of its own. */
@@ -137,7 +147,7 @@ static int vdi_block_allocate(block_node *node, uint64_t index, uint64_t in_bloc
 {
     vdi_state *s = node->state;
     uint32_t entry = s->header.blocks_allocated;
-    if (!vdi_entry_is_allocated(entry) || index >= s->bmap_loaded)
+    if (!vdi_entry_is_allocated(entry) || index >= s->bmap_bytes / 4)
         return error_set_errno(errp, EIO, "Could not allocate a VDI block");
     uint8_t *block = memory_alloc_zero(VDI_BLOCK_SIZE);
     memcpy(block + in_block, data, length);
@@ -145,8 +155,7 @@ static int vdi_block_allocate(block_node *node, uint64_t index, uint64_t in_bloc
     free(block);
     if (ret < 0)
         return -1;
-    format_table_entry_store(&vdi_bmap_layout, s->bmap, index, entry);
-    if (format_file_write(node->file, s->header.offset_bmap + index * 4, 4, s->bmap + index * 4, errp) < 0)
+    if (vdi_bmap_set(node, index, entry, errp) < 0)
         return -1;
     s->header.blocks_allocated++;
     return vdi_header_update(node, errp);
@@ -220,13 +229,56 @@ static int vdi_info_fill(block_node *node, image_info *info, error **errp)
     return 0;
 }
 
-/* One inconsistency check reports on stderr and counts. */
-static void vdi_check_report(check_result *result, const char *fmt, unsigned long long a, unsigned long long b)
+/* Check's findings, collected into pieces of about 64 KiB before they reach stderr (an image whose
+ * block map lies past the end of its file can hold half a billion duplicate entries). */
+typedef struct vdi_check_output {
+    string_buffer text;
+    check_result *result;
+} vdi_check_output;
+
+enum { VDI_CHECK_FLUSH_BYTES = 64 * 1024 };
+
+/* Hands what was collected to the report sink. */
+static void vdi_check_output_flush(vdi_check_output *out)
 {
-    char line[160];
-    snprintf(line, sizeof(line), fmt, a, b);
-    report_text("ERROR: %s\n", line);
-    result->corruptions++;
+    char *text = string_buffer_take(&out->text);
+    if (text[0] != '\0')
+        report_text("%s", text);
+    free(text);
+}
+
+/* Collects the finished line "ERROR: ...\n" and counts one corruption. */
+static void vdi_check_line_add(vdi_check_output *out, const char *line)
+{
+    string_buffer_append(&out->text, line);
+    out->result->corruptions++;
+    if (out->text.length >= VDI_CHECK_FLUSH_BYTES)
+        vdi_check_output_flush(out);
+}
+
+/* Formats and collects one finding (fmt takes two unsigned long long values). */
+static void vdi_check_report(vdi_check_output *out, const char *fmt, unsigned long long a, unsigned long long b)
+{
+    char body[128], line[160];
+    snprintf(body, sizeof(body), fmt, a, b);
+    snprintf(line, sizeof(line), "ERROR: %s\n", body);
+    vdi_check_line_add(out, line);
+}
+
+/* Counts entry (of guest block index) as qemu's check does: too large, or a data block already
+ * used (still counted allocated). Returns whether it counts as allocated. */
+static bool vdi_check_entry(vdi_check_output *out, uint8_t *used, uint32_t blocks, uint64_t index, uint32_t entry)
+{
+    if (!vdi_entry_is_allocated(entry))
+        return false;
+    if (entry >= blocks) {
+        vdi_check_report(out, "block index %llu too large, is %llu", index, entry);
+        return false;
+    }
+    if (used[entry / 8] & (1u << (entry % 8)))
+        vdi_check_report(out, "block index %llu also used by %llu", entry, entry);
+    used[entry / 8] |= (uint8_t)(1u << (entry % 8));
+    return true;
 }
 
 /* Walks the block map as qemu's check does: entries past blocks_in_image, data blocks used twice,
@@ -238,25 +290,24 @@ static int vdi_check(block_node *node, check_result *result, int fix, error **er
     if (fix)
         return -ENOTSUP;
     uint32_t blocks = s->header.blocks_in_image;
+    uint64_t loaded = s->bmap_bytes / 4 < blocks ? s->bmap_bytes / 4 : blocks;
+    vdi_check_output out = {{0}, result};
     uint8_t *used = memory_alloc_zero(blocks / 8 + 1);
-    uint64_t allocated = 0;
-    for (uint64_t i = 0; i < blocks; i++) {
-        uint32_t entry = vdi_bmap_get(s, i);
-        if (!vdi_entry_is_allocated(entry))
-            continue;
-        if (entry >= blocks) {
-            vdi_check_report(result, "block index %llu too large, is %llu", i, entry);
-            continue;
-        }
-        if (used[entry / 8] & (1u << (entry % 8)))
-            vdi_check_report(result, "block index %llu also used by %llu", entry, entry);
-        used[entry / 8] |= (uint8_t)(1u << (entry % 8));
-        allocated++;
-    }
+    uint64_t allocated = 0, index = 0;
+    for (; index < loaded; index++)
+        allocated += vdi_check_entry(&out, used, blocks, index, vdi_bmap_get(s, index));
+    /* The rest lie past the end of the file and read as 0: the first one may claim block 0, every
+     * later one uses it again. */
+    if (index < blocks)
+        allocated += vdi_check_entry(&out, used, blocks, index++, 0);
+    for (; index < blocks; index++, allocated++)
+        vdi_check_line_add(&out, "ERROR: block index 0 also used by 0\n");
     free(used);
     if (allocated != s->header.blocks_allocated)
-        vdi_check_report(result, "allocated blocks mismatch, is %llu, should be %llu", allocated,
+        vdi_check_report(&out, "allocated blocks mismatch, is %llu, should be %llu", allocated,
                          s->header.blocks_allocated);
+    vdi_check_output_flush(&out);
+    string_buffer_free(&out.text);
     return 0;
 }
 
