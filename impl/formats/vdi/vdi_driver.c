@@ -226,6 +226,7 @@ static int vdi_info_fill(block_node *node, image_info *info, error **errp)
     info->has_cluster_size = true;
     info->cluster_size = s->header.block_size;
     info->dirty_flag = false;
+    info->has_no_alignment_limits = true;
     return 0;
 }
 
