@@ -257,6 +257,28 @@ static void vdi_check_line_add(vdi_check_output *out, const char *line)
         vdi_check_output_flush(out);
 }
 
+/* At most this many copies of one repeated finding are printed (all are counted): qemu would print
+ * one per entry, up to half a billion lines, for a block map far past the end of the file. */
+#define VDI_CHECK_REPEAT_PRINT_MAX (1u << 22)
+
+/* Reports count copies of line (one corruption each) in pieces of about 1 MiB, built once. */
+static void vdi_check_repeat(vdi_check_output *out, const char *line, uint64_t count)
+{
+    size_t length = strlen(line);
+    uint64_t printed = count < VDI_CHECK_REPEAT_PRINT_MAX ? count : VDI_CHECK_REPEAT_PRINT_MAX;
+    uint64_t per_piece = (1u << 20) / length;
+    uint64_t lines = printed < per_piece ? printed : per_piece;
+    char *piece = memory_alloc_zero((size_t)(lines * length) + 1);
+    for (uint64_t i = 0; i < lines; i++)
+        memcpy(piece + i * length, line, length);
+    for (uint64_t done = 0; done < printed; done += lines) {
+        uint64_t n = printed - done < lines ? printed - done : lines;
+        report_text("%.*s", (int)(n * length), piece);
+    }
+    out->result->corruptions += (int64_t)count;
+    free(piece);
+}
+
 /* Formats and collects one finding (fmt takes two unsigned long long values). */
 static void vdi_check_report(vdi_check_output *out, const char *fmt, unsigned long long a, unsigned long long b)
 {
@@ -301,8 +323,9 @@ static int vdi_check(block_node *node, check_result *result, int fix, error **er
      * later one uses it again. */
     if (index < blocks)
         allocated += vdi_check_entry(&out, used, blocks, index++, 0);
-    for (; index < blocks; index++, allocated++)
-        vdi_check_line_add(&out, "ERROR: block index 0 also used by 0\n");
+    vdi_check_output_flush(&out);
+    vdi_check_repeat(&out, "ERROR: block index 0 also used by 0\n", blocks - index);
+    allocated += blocks - index;
     free(used);
     if (allocated != s->header.blocks_allocated)
         vdi_check_report(&out, "allocated blocks mismatch, is %llu, should be %llu", allocated,
