@@ -259,7 +259,7 @@ static void vdi_check_line_add(vdi_check_output *out, const char *line)
 
 /* At most this many copies of one repeated finding are printed (all are counted): qemu would print
  * one per entry, up to half a billion lines, for a block map far past the end of the file. */
-#define VDI_CHECK_REPEAT_PRINT_MAX (1u << 22)
+#define VDI_CHECK_REPEAT_PRINT_MAX (1u << 20)
 
 /* Reports count copies of line (one corruption each) in pieces of about 1 MiB, built once. */
 static void vdi_check_repeat(vdi_check_output *out, const char *line, uint64_t count)
