@@ -172,6 +172,21 @@ static void test_new_image_layout(void **state)
     assert_true(vdi_bmap_bytes(VDI_BLOCKS_MAX) == 0x7ffffe00ull);
 }
 
+static void test_size_rounding_and_limit(void **state)
+{
+    (void)state;
+    assert_true(vdi_size_round(0) == 0);
+    assert_true(vdi_size_round(1) == 512);
+    assert_true(vdi_size_round(1000) == 1024);
+    assert_true(vdi_size_round(0x7fffffffffffffffull) == 0x8000000000000000ull);
+    assert_true(vdi_size_round(UINT64_MAX) == UINT64_MAX);
+    error *err = NULL;
+    assert_int_equal(vdi_size_error(&err, 0x1fffff8100000ull), -1);
+    assert_string_equal(error_message(err),
+                        "Unsupported VDI image size (size is 0x1fffff8100000, max supported is 0x1fffff8000000)");
+    error_free(err);
+}
+
 static void test_entry_markers(void **state)
 {
     (void)state;
@@ -213,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_validate_order_and_messages),
         cmocka_unit_test(test_validate_size_comes_first_and_rounds),
         cmocka_unit_test(test_new_image_layout),
+        cmocka_unit_test(test_size_rounding_and_limit),
         cmocka_unit_test(test_entry_markers),
         cmocka_unit_test(test_uuid_version_and_swap),
     };

@@ -57,6 +57,12 @@ void vdi_header_read_data(const uint8_t *buf, size_t size, vdi_header *header);
  * decoded fields win, every other byte (pre-header text, description, padding) is raw's. */
 void vdi_header_write_data(vdi_header *header, uint8_t *buf);
 
+/* size rounded up to whole sectors (UINT64_MAX when that overflows). */
+uint64_t vdi_size_round(uint64_t size);
+
+/* qemu's refusal of a size above VDI_DISK_SIZE_MAX (on open and on create); returns -1. */
+int vdi_size_error(error **errp, uint64_t size);
+
 /* Checks a decoded header as qemu's open does, in its order, with its messages; on success rounds
  * disk_size up to whole sectors (what qemu then shows and rewrites). */
 int vdi_header_validate(vdi_header *header, error **errp);

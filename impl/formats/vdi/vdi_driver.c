@@ -26,6 +26,7 @@ typedef struct vdi_state {
 /* The block map as a table: 4-byte little-endian entries, at most VDI_BLOCKS_MAX of them. */
 static const format_table_layout vdi_bmap_layout = {4, FORMAT_LITTLE_ENDIAN, VDI_BLOCKS_MAX, true};
 
+/* Score 100 when the signature sits at offset 64, whatever else the header says (qemu's probe). */
 static int vdi_probe(const uint8_t *buf, size_t buf_size, const char *filename)
 {
     (void)filename;
@@ -73,11 +74,12 @@ static int vdi_bmap_set(block_node *node, uint64_t index, uint32_t entry, error 
 /* Refuses runtime options: VDI has none of its own. */
 static int vdi_options_check(const option_list *options, error **errp)
 {
-    for (size_t i = 0; options && i < options->count; i++)
-        return error_set(errp, "Block format 'vdi' does not support the option '%s'", options->entries[i].key);
+    if (options && options->count > 0)
+        return error_set(errp, "Block format 'vdi' does not support the option '%s'", options->entries[0].key);
     return 0;
 }
 
+/* Frees what open kept (also after a failed open). */
 static void vdi_close(block_node *node)
 {
     vdi_state *s = node->state;
@@ -87,6 +89,8 @@ static void vdi_close(block_node *node)
     node->state = NULL;
 }
 
+/* Reads and checks the header as qemu does, then the block map; the virtual size is the rounded
+ * disk_size. */
 static int vdi_open(block_node *node, option_list *options, int flags, error **errp)
 {
     vdi_state *s = memory_alloc_zero(sizeof(*s));
@@ -113,6 +117,7 @@ static size_t vdi_piece_length(uint64_t offset, size_t length)
     return length < room ? length : (size_t)room;
 }
 
+/* Reads guest data block by block: unallocated blocks read as zeroes. */
 static int vdi_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
 {
     vdi_state *s = node->state;
@@ -161,6 +166,7 @@ static int vdi_block_allocate(block_node *node, uint64_t index, uint64_t in_bloc
     return vdi_header_update(node, errp);
 }
 
+/* Writes guest data block by block: in place into allocated blocks, allocating the others. */
 static int vdi_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
 {
     vdi_state *s = node->state;
@@ -193,6 +199,8 @@ static bool vdi_run_continues(const vdi_state *s, uint32_t entry, uint64_t index
     return vdi_entry_is_allocated(other) && (uint64_t)other == (uint64_t)entry + (next - index);
 }
 
+/* The status of the run of blocks offset starts: unallocated ones read as zeroes (vdi has no
+ * backing file), allocated ones are data at their file offset. */
 static int vdi_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out,
                             error **errp)
 {
@@ -219,6 +227,7 @@ static int vdi_block_status(block_node *node, uint64_t offset, uint64_t length, 
     return 0;
 }
 
+/* Info: the block size as cluster size, no format-specific data, no I/O alignment of its own. */
 static int vdi_info_fill(block_node *node, image_info *info, error **errp)
 {
     vdi_state *s = node->state;
@@ -399,6 +408,8 @@ static int vdi_create_layout(const char *filename, uint64_t size, bool is_static
     return ret;
 }
 
+/* Creates filename as a VDI image: options checked, the file made empty, the size checked, then
+ * the layout written (spec/vdi.md §Creation gives qemu's order). */
 static int vdi_create(const char *filename, const option_list *options, error **errp)
 {
     uint64_t size = 0;
@@ -408,10 +419,9 @@ static int vdi_create(const char *filename, const option_list *options, error **
         return -1;
     if (vdi_create_file(filename, options, errp) < 0)
         return -1;
-    size = size > UINT64_MAX - (VDI_SECTOR_SIZE - 1) ? UINT64_MAX : (size + VDI_SECTOR_SIZE - 1) & ~(uint64_t)511;
+    size = vdi_size_round(size);
     if (size > VDI_DISK_SIZE_MAX)
-        return error_set(errp, "Unsupported VDI image size (size is 0x%llx, max supported is 0x%llx)",
-                         (unsigned long long)size, (unsigned long long)VDI_DISK_SIZE_MAX);
+        return vdi_size_error(errp, size);
     return vdi_create_layout(filename, size, is_static, errp);
 }
 

@@ -92,12 +92,24 @@ static int vdi_header_unsupported(error **errp, const char *what, unsigned long 
     return error_set(errp, "unsupported VDI image (%s)", detail);
 }
 
+uint64_t vdi_size_round(uint64_t size)
+{
+    if (size > UINT64_MAX - (VDI_SECTOR_SIZE - 1))
+        return UINT64_MAX;
+    return (size + VDI_SECTOR_SIZE - 1) & ~(uint64_t)(VDI_SECTOR_SIZE - 1);
+}
+
+int vdi_size_error(error **errp, uint64_t size)
+{
+    return error_set(errp, "Unsupported VDI image size (size is 0x%llx, max supported is 0x%llx)",
+                     (unsigned long long)size, (unsigned long long)VDI_DISK_SIZE_MAX);
+}
+
 int vdi_header_validate(vdi_header *h, error **errp)
 {
     if (h->disk_size > VDI_DISK_SIZE_MAX)
-        return error_set(errp, "Unsupported VDI image size (size is 0x%llx, max supported is 0x%llx)",
-                         (unsigned long long)h->disk_size, (unsigned long long)VDI_DISK_SIZE_MAX);
-    h->disk_size = (h->disk_size + VDI_SECTOR_SIZE - 1) & ~(uint64_t)(VDI_SECTOR_SIZE - 1);
+        return vdi_size_error(errp, h->disk_size);
+    h->disk_size = vdi_size_round(h->disk_size);
     if (h->signature != VDI_SIGNATURE)
         return error_set(errp, "Image not in VDI format (bad signature %08x)", h->signature);
     if (h->version != VDI_VERSION_1_1)
