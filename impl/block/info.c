@@ -120,9 +120,10 @@ json_value *block_node_info_describe_limits(block_node *node, bool limits, error
         info.format_specific_data = NULL;
         json_object_set(o, "format-specific", spec);
     }
-    if (limits)
-        json_object_set(o, "limits", block_node_limits_describe(node, info.has_cluster_size ? info.cluster_size : 0,
-                                                                   info.subcluster_size, &info));
+    if (limits) {
+        uint64_t alignment = info.has_cluster_size && !info.has_no_alignment_limits ? info.cluster_size : 0;
+        json_object_set(o, "limits", block_node_limits_describe(node, alignment, info.subcluster_size, &info));
+    }
     json_value *children = json_array_new();
     if (node->file) {
         json_value *child_info = block_node_info_describe_limits(node->file, limits, errp);
