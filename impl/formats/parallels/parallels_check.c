@@ -1,0 +1,220 @@
+/* parallels_check.c — `check` of a Parallels image and its repairs, in qemu 10.2's order and wording:
+ * unclean close, data_off, clusters outside the file, leaked tail, duplicate BAT entries, statistics
+ * (spec/parallels.md §Check). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "parallels.h"
+#include "../common/format_io.h"
+#include "../common/format_refmap.h"
+#include "../../util/memory.h"
+#include "../../util/report.h"
+
+/* Beyond this many BAT entries outside a tiny file, further ones are counted without a line each. */
+#define PARALLELS_CHECK_MAX_LINES (1u << 20)
+
+/* "ERROR what" or, when the fix is applied, "Repairing what". */
+static const char *parallels_check_prefix(bool fixing)
+{
+    return fixing ? "Repairing" : "ERROR";
+}
+
+/* One corruption found; fixed when fixing. */
+static void parallels_check_corruption(check_result *result, bool fixing)
+{
+    result->corruptions++;
+    if (fixing)
+        result->corruptions_fixed++;
+}
+
+/* The header's inuse field says the image was not closed. */
+static void parallels_check_unclean(parallels_state *s, check_result *result, int fix)
+{
+    if (!s->header_unclean)
+        return;
+    bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
+    report_text("%s image was not closed correctly\n", parallels_check_prefix(fixing));
+    parallels_check_corruption(result, fixing);
+    if (fixing)
+        s->header_unclean = false;
+}
+
+/* data_off below the header and BAT or past the file (corrected in the header when fixing). */
+static void parallels_check_data_off(parallels_state *s, check_result *result, int fix)
+{
+    if (!s->data_off_bad)
+        return;
+    bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
+    report_text("%s data_off field has incorrect value\n", parallels_check_prefix(fixing));
+    parallels_check_corruption(result, fixing);
+    if (fixing) {
+        s->header.data_off = (uint32_t)s->data_start;
+        s->data_off_bad = false;
+    }
+}
+
+/* Entries whose cluster ends past the file (qemu tests every entry, unallocated ones as offset 0);
+ * *high_off receives the end of the highest cluster inside the file (at least the data area start). */
+static int parallels_check_outside(block_node *node, check_result *result, int fix, uint64_t *high_off,
+                                   error **errp)
+{
+    parallels_state *s = node->state;
+    uint64_t file_length = format_file_length(node->file);
+    bool fixing = (fix & CHECK_FIX_ERRORS) != 0, changed = false;
+    uint64_t count = s->header.bat_entries;
+    /* Unallocated entries are outside only when one cluster is larger than the file. */
+    uint64_t scan = s->cluster_size > file_length ? count : s->bat_loaded;
+    *high_off = s->data_start * PARALLELS_SECTOR_SIZE;
+    for (uint64_t i = 0; i < scan; i++) {
+        uint64_t off = parallels_bat_offset(s, i);
+        if (off + s->cluster_size <= file_length) {
+            if (off != 0 && off + s->cluster_size > *high_off)
+                *high_off = off + s->cluster_size;
+            continue;
+        }
+        if (i < PARALLELS_CHECK_MAX_LINES)
+            report_text("%s cluster %llu is outside image\n", parallels_check_prefix(fixing), (unsigned long long)i);
+        parallels_check_corruption(result, fixing);
+        if (fixing && off != 0) {
+            if (parallels_bat_store(node, i, 0, errp) < 0)
+                return -1;
+            changed = true;
+        }
+    }
+    if (changed)
+        parallels_used_map_fill(node);
+    return 0;
+}
+
+/* Bytes of the file after high_off; cut off when fixing leaks. */
+static int parallels_check_leak(block_node *node, check_result *result, int fix, uint64_t high_off, error **errp)
+{
+    parallels_state *s = node->state;
+    uint64_t file_length = format_file_length(node->file);
+    if (file_length <= high_off)
+        return 0;
+    uint64_t bytes = file_length - high_off;
+    uint64_t clusters = (bytes + s->cluster_size - 1) / s->cluster_size;
+    bool fixing = (fix & CHECK_FIX_LEAKS) != 0;
+    report_text("%s space leaked at the end of the image %llu\n", parallels_check_prefix(fixing),
+                (unsigned long long)bytes);
+    result->leaks += (int64_t)clusters;
+    if (!fixing)
+        return 0;
+    if (block_node_truncate(node->file, high_off, false, BLOCK_PREALLOCATION_OFF, true, errp) < 0) {
+        result->check_errors++;
+        return -1;
+    }
+    result->leaks_fixed += (int64_t)clusters;
+    parallels_used_map_fill(node);
+    return 0;
+}
+
+/* Copies the cluster of BAT entry index to a newly allocated one and points the entry there. */
+static int parallels_check_cluster_copy(block_node *node, uint64_t index, uint64_t *new_host, error **errp)
+{
+    parallels_state *s = node->state;
+    uint64_t old_host = parallels_bat_offset(s, index);
+    if (parallels_cluster_allocate(node, new_host, errp) < 0)
+        return -1;
+    size_t chunk = s->cluster_size < (1u << 20) ? (size_t)s->cluster_size : (1u << 20);
+    uint8_t *buf = memory_alloc_zero(chunk);
+    int ret = 0;
+    for (uint64_t done = 0; ret == 0 && done < s->cluster_size; done += chunk) {
+        size_t n = s->cluster_size - done < chunk ? (size_t)(s->cluster_size - done) : chunk;
+        if (format_file_read(node->file, old_host + done, n, buf, errp) < 0 ||
+            format_file_write(node->file, *new_host + done, n, buf, errp) < 0)
+            ret = -1;
+    }
+    free(buf);
+    if (ret == 0)
+        ret = parallels_bat_store(node, index, parallels_bat_value(s, *new_host), errp);
+    return ret;
+}
+
+/* Marks [first, last] in seen; whether any of them was already marked. */
+static bool parallels_check_mark(format_refmap *seen, uint64_t first, uint64_t last)
+{
+    bool duplicate = false;
+    for (uint64_t k = first; k <= last; k++) {
+        duplicate = duplicate || format_refmap_get(seen, k) != 0;
+        format_refmap_set(seen, k, 1);
+    }
+    return duplicate;
+}
+
+/* Entries sharing a host cluster with an earlier one; the copy gets a cluster of its own when fixing.
+ * Entries before the data area (where qemu 10.2 aborts) are reported as corruption and dropped. */
+static int parallels_check_duplicates(block_node *node, check_result *result, int fix, uint64_t high_off,
+                                      error **errp)
+{
+    parallels_state *s = node->state;
+    uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
+    uint64_t file_length = format_file_length(node->file);
+    uint64_t size = (high_off - start) / s->cluster_size;
+    bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
+    format_refmap seen;
+    int ret = 0;
+    if (size == 0)
+        return 0;
+    format_refmap_init(&seen, 0, size);
+    for (uint64_t i = 0; ret == 0 && i < s->bat_loaded; i++) {
+        uint64_t off = parallels_bat_offset(s, i), first = 0, last = 0;
+        if (off == 0 || off + s->cluster_size > file_length)
+            continue;
+        if (!parallels_used_range(s, off, &first, &last)) {
+            report_text("%s cluster %llu is outside image\n", parallels_check_prefix(fixing), (unsigned long long)i);
+            parallels_check_corruption(result, fixing);
+            if (fixing)
+                ret = parallels_bat_store(node, i, 0, errp);
+            continue;
+        }
+        if (!parallels_check_mark(&seen, first, last))
+            continue;
+        report_text("%s duplicate offset in BAT entry %llu\n", parallels_check_prefix(fixing), (unsigned long long)i);
+        parallels_check_corruption(result, fixing);
+        uint64_t new_host;
+        if (fixing && parallels_check_cluster_copy(node, i, &new_host, errp) < 0)
+            ret = -1;
+        else if (fixing && parallels_used_range(s, new_host, &first, &last))
+            parallels_check_mark(&seen, first, last);
+    }
+    format_refmap_free(&seen);
+    if (ret < 0)
+        result->check_errors++;
+    return ret;
+}
+
+/* qemu's statistics: allocated entries, and those not following the previous allocated entry (an
+ * unallocated entry starts a new run). */
+static void parallels_check_statistics(parallels_state *s, check_result *result)
+{
+    uint64_t next = 0;
+    result->total_clusters = s->header.bat_entries;
+    for (uint64_t i = 0; i < s->bat_loaded; i++) {
+        uint64_t off = parallels_bat_offset(s, i);
+        if (off == 0) {
+            next = 0;
+            continue;
+        }
+        format_check_count_allocated(result, &next, off, s->cluster_size);
+    }
+    result->image_end_offset = (int64_t)(s->data_end * PARALLELS_SECTOR_SIZE);
+    result->has_cluster_statistics = true;
+}
+
+int parallels_check(block_node *node, check_result *result, int fix, error **errp)
+{
+    parallels_state *s = node->state;
+    uint64_t high_off = 0;
+    parallels_check_unclean(s, result, fix);
+    parallels_check_data_off(s, result, fix);
+    if (parallels_check_outside(node, result, fix, &high_off, errp) < 0 ||
+        parallels_check_leak(node, result, fix, high_off, errp) < 0 ||
+        parallels_check_duplicates(node, result, fix, high_off, errp) < 0)
+        return -1;
+    parallels_check_statistics(s, result);
+    if (fix && block_node_flush(node->file, errp) < 0)
+        return -1;
+    return 0;
+}
