@@ -64,9 +64,11 @@ bool parallels_header_is_new(const parallels_header *header);
 parallels_header_fault parallels_header_validate(const parallels_header *header);
 /* The virtual size in bytes the header records (old images use the low 32 bits of nb_sectors). */
 uint64_t parallels_header_virtual_size(const parallels_header *header);
-/* The smallest data offset in sectors: header and BAT in whole sectors (32-bit arithmetic, as qemu),
- * rounded up to the cluster for new images. */
+/* The smallest data offset in sectors an open accepts: header and BAT in whole sectors (32-bit
+ * arithmetic, as qemu), rounded up for new images with qemu's power-of-two mask on the cluster size. */
 uint32_t parallels_header_min_data_off(const parallels_header *header);
+/* The data offset creation writes: header and BAT in whole sectors, rounded up to a whole cluster. */
+uint32_t parallels_header_create_data_off(const parallels_header *header);
 
 /* Creation layout for size bytes with cluster_size (a multiple of 512): the header qemu writes.
  * Returns false when the BAT would need more than 32 bits of entries. */
@@ -107,9 +109,9 @@ typedef struct parallels_state {
 uint64_t parallels_bat_offset(const parallels_state *s, uint64_t index);
 /* Sets BAT entry index in memory (growing the loaded part) and writes its sector of the BAT. */
 int parallels_bat_store(block_node *node, uint64_t index, uint32_t value, error **errp);
-/* The first and last used-map index [off, off + cluster) touches (qemu truncates an offset less than a
- * cluster before the data area to index 0); false when it starts before the data area by a cluster or
- * more, or overlaps the header and BAT. */
+/* The used-map index of the cluster at off (first and last are the same: qemu marks one index per entry,
+ * truncating an offset less than a cluster before the data area to index 0); false when it starts
+ * before the data area by a cluster or more, or overlaps the header and BAT. */
 bool parallels_used_range(const parallels_state *s, uint64_t off, uint64_t *first, uint64_t *last);
 /* Rebuilds the used map and data_end from the BAT; false when some entry could not be marked. */
 bool parallels_used_map_fill(block_node *node);

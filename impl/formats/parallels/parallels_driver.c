@@ -74,8 +74,7 @@ bool parallels_used_range(const parallels_state *s, uint64_t off, uint64_t *firs
         *first = *last = 0;
         return true;
     }
-    *first = (off - start) / s->cluster_size;
-    *last = (off - start + s->cluster_size - 1) / s->cluster_size;
+    *first = *last = (off - start) / s->cluster_size;
     return true;
 }
 
@@ -122,20 +121,26 @@ int parallels_cluster_allocate(block_node *node, uint64_t *host_offset, error **
 {
     parallels_state *s = node->state;
     uint64_t index = format_refmap_next_unreferenced(&s->used, 0, s->used_size);
-    uint64_t host = s->data_start * PARALLELS_SECTOR_SIZE + index * s->cluster_size;
+    uint64_t intended = s->data_start * PARALLELS_SECTOR_SIZE + index * s->cluster_size;
     if (index >= s->used_size) {
-        index = s->used_size;
+        /* No free cluster in the map: append after the highest cluster in use. */
         uint64_t end = s->data_end * PARALLELS_SECTOR_SIZE;
-        host = end > host ? end : host;
-        index = (host - s->data_start * PARALLELS_SECTOR_SIZE) / s->cluster_size;
+        intended = end > intended ? end : intended;
+        index = (intended - s->data_start * PARALLELS_SECTOR_SIZE) / s->cluster_size;
     }
-    if (host + s->cluster_size > FORMAT_MAX_REQUEST_END)
+    /* The BAT can only say where the cluster is in its own unit: the data goes where the entry points
+     * (qemu 10.2 writes it at the intended place instead when the data area is not cluster aligned, and
+     * then reads other bytes back; qimg keeps the data readable, the file length as qemu's). */
+    uint64_t unit = s->new_format ? s->cluster_size : PARALLELS_SECTOR_SIZE;
+    uint64_t host = intended / unit * unit;
+    if (host + s->cluster_size > FORMAT_MAX_REQUEST_END || host / unit > UINT32_MAX)
         return error_set(errp, "Input/output error");
     uint64_t file_length = format_file_length(node->file);
-    if (host + s->cluster_size > file_length) {
+    uint64_t grow_to = (intended > host ? intended : host) + s->cluster_size;
+    if (grow_to > file_length) {
         if (host < file_length && format_file_write_zeroes(node->file, host, file_length - host, errp) < 0)
             return -1;
-        if (block_node_truncate(node->file, host + s->cluster_size, false, BLOCK_PREALLOCATION_OFF, false, errp) < 0)
+        if (block_node_truncate(node->file, grow_to, false, BLOCK_PREALLOCATION_OFF, false, errp) < 0)
             return -1;
     } else if (format_file_write_zeroes(node->file, host, s->cluster_size, errp) < 0) {
         return -1;
@@ -144,7 +149,7 @@ int parallels_cluster_allocate(block_node *node, uint64_t *host_offset, error **
     format_refmap_set(&s->used, index, 1);
     if (index + 1 > s->used_size)
         s->used_size = index + 1;
-    uint64_t end = (host + s->cluster_size) / PARALLELS_SECTOR_SIZE;
+    uint64_t end = (intended + s->cluster_size) / PARALLELS_SECTOR_SIZE;
     if (end > s->data_end)
         s->data_end = end;
     *host_offset = host;

@@ -69,13 +69,26 @@ uint64_t parallels_header_virtual_size(const parallels_header *header)
     return sectors * PARALLELS_SECTOR_SIZE;
 }
 
+/* Header and BAT in whole sectors, computed in 32 bits (a huge BAT wraps, as qemu's does). */
+static uint32_t parallels_header_table_sectors(const parallels_header *header)
+{
+    uint32_t bytes = PARALLELS_HEADER_SIZE + 4u * header->bat_entries;
+    return bytes / PARALLELS_SECTOR_SIZE + (bytes % PARALLELS_SECTOR_SIZE != 0);
+}
+
 uint32_t parallels_header_min_data_off(const parallels_header *header)
 {
-    uint32_t bytes = PARALLELS_HEADER_SIZE + 4u * header->bat_entries; /* wraps as qemu's does */
-    uint32_t sectors = bytes / PARALLELS_SECTOR_SIZE + (bytes % PARALLELS_SECTOR_SIZE != 0);
+    uint32_t sectors = parallels_header_table_sectors(header);
+    /* Open rounds with a mask, as if tracks were a power of two (measured with 3-sector clusters). */
     if (parallels_header_is_new(header) && header->tracks != 0)
-        sectors = (uint32_t)((sectors + (uint64_t)header->tracks - 1) / header->tracks * header->tracks);
+        sectors = (sectors + header->tracks - 1) & ~(header->tracks - 1);
     return sectors;
+}
+
+uint32_t parallels_header_create_data_off(const parallels_header *header)
+{
+    uint32_t sectors = parallels_header_table_sectors(header);
+    return (uint32_t)((sectors + (uint64_t)header->tracks - 1) / header->tracks * header->tracks);
 }
 
 bool parallels_create_header_build(uint64_t size, uint64_t cluster_size, parallels_header *header)
@@ -94,7 +107,7 @@ bool parallels_create_header_build(uint64_t size, uint64_t cluster_size, paralle
     header->tracks = (uint32_t)(cluster_size / PARALLELS_SECTOR_SIZE);
     header->bat_entries = (uint32_t)entries;
     header->nb_sectors = sectors;
-    header->data_off = parallels_header_min_data_off(header);
+    header->data_off = parallels_header_create_data_off(header);
     return true;
 }
 
