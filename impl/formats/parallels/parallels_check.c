@@ -1,6 +1,7 @@
 /* parallels_check.c — `check` of a Parallels image and its repairs, in qemu 10.2's order and wording:
  * unclean close, data_off, clusters outside the file, leaked tail, duplicate BAT entries, statistics
  * (spec/parallels.md §Check). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,7 @@ static int parallels_check_duplicates(block_node *node, check_result *result, in
     uint64_t size = (high_off - start) / s->cluster_size;
     bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
     format_refmap seen;
+    bool last_busy = false;
     int ret = 0;
     if (size == 0)
         return 0;
@@ -163,14 +165,17 @@ static int parallels_check_duplicates(block_node *node, check_result *result, in
         if (off == 0 || off + s->cluster_size > file_length)
             continue;
         if (!parallels_used_range(s, off, &first, &last)) {
+            last_busy = false;
             report_text("%s cluster %llu is outside image\n", parallels_check_prefix(fixing), (unsigned long long)i);
             parallels_check_corruption(result, fixing);
             if (fixing)
                 ret = parallels_bat_store(node, i, 0, errp);
             continue;
         }
+        last_busy = false;
         if (!parallels_check_mark(&seen, first, last))
             continue;
+        last_busy = !fixing;
         report_text("%s duplicate offset in BAT entry %llu\n", parallels_check_prefix(fixing), (unsigned long long)i);
         parallels_check_corruption(result, fixing);
         uint64_t new_host;
@@ -182,6 +187,10 @@ static int parallels_check_duplicates(block_node *node, check_result *result, in
     format_refmap_free(&seen);
     if (ret < 0)
         result->check_errors++;
+    /* qemu 10.2 returns the status of its last cluster marking: an unrepaired duplicate that is the
+     * last allocated entry fails the whole check. */
+    if (ret == 0 && last_busy)
+        ret = error_set_errnum(errp, EBUSY, "Device or resource busy");
     return ret;
 }
 
