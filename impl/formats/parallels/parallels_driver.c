@@ -480,6 +480,24 @@ static int parallels_info_fill(block_node *node, image_info *info, error **errp)
     return 0;
 }
 
+/* qemu counts Parallels among the formats with persistent dirty bitmaps (measure prints a bitmaps size,
+ * convert --bitmaps accepts it as a source), though none can be stored or listed. */
+static bool parallels_bitmaps_supported(block_node *node)
+{
+    (void)node;
+    return true;
+}
+
+/* The format extension's bitmap is not a persistent named bitmap: the list is empty. */
+static int parallels_bitmap_list(block_node *node, bitmap_info **list, size_t *count, error **errp)
+{
+    (void)node;
+    (void)errp;
+    *list = NULL;
+    *count = 0;
+    return 0;
+}
+
 const block_driver block_driver_parallels = {
     .format_name = "parallels",
     .supports_backing = true,
@@ -496,4 +514,6 @@ const block_driver block_driver_parallels = {
     .create = parallels_create,
     .info_fill = parallels_info_fill,
     .check = parallels_check,
+    .bitmaps_supported = parallels_bitmaps_supported,
+    .bitmap_list = parallels_bitmap_list,
 };
