@@ -67,6 +67,13 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
     uint64_t scan = s->cluster_size > file_length ? count : s->bat_loaded;
     *high_off = s->data_start * PARALLELS_SECTOR_SIZE;
     for (uint64_t i = 0; i < scan; i++) {
+        if (i >= s->bat_loaded && i >= PARALLELS_CHECK_MAX_LINES) {
+            /* the rest are unallocated entries, every one outside: counted, not listed */
+            result->corruptions += (int64_t)(scan - i);
+            if (fixing)
+                result->corruptions_fixed += (int64_t)(scan - i);
+            break;
+        }
         uint64_t off = parallels_bat_offset(s, i);
         if (off + s->cluster_size <= file_length) {
             if (off != 0 && off + s->cluster_size > *high_off)

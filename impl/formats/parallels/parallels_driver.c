@@ -1,6 +1,7 @@
 /* parallels_driver.c — the Parallels driver table: probing, opening (header checks in qemu's order and
  * wording, the read-write auto-repair), BAT lookups, cluster allocation, I/O and closing
  * (spec/parallels.md §Opening, §Allocation, §Closing). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ int parallels_bat_store(block_node *node, uint64_t index, uint32_t value, error 
     if (index >= s->bat_loaded) {
         if (value == 0)
             return 0;
+        if (index >= s->header.bat_entries)
+            return error_set(errp, "Input/output error");
         uint64_t grown = s->bat_loaded * 2 > index + 1 ? s->bat_loaded * 2 : index + 1;
         if (grown > s->header.bat_entries)
             grown = s->header.bat_entries;
@@ -111,27 +114,49 @@ bool parallels_used_map_fill(block_node *node)
         for (uint64_t k = first; k <= last; k++) {
             if (format_refmap_get(&s->used, k))
                 ok = false;
-            format_refmap_set(&s->used, k, 1);
+            format_refmap_set(&s->used, k, off + 1); /* the slot remembers where its cluster is */
         }
     }
     return ok;
 }
 
+/* Whether a cluster at host byte offset would overlap the header and BAT or a cluster in use. In images
+ * whose clusters are not aligned to the data area a free slot may still overlap its neighbour (qemu
+ * 10.2 then hands out the same bytes twice); aligned images never meet this. */
+static bool parallels_cluster_collides(const parallels_state *s, uint64_t host)
+{
+    uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
+    if (host < PARALLELS_HEADER_SIZE + 4ull * s->header.bat_entries)
+        return true;
+    uint64_t slot = host > start ? (host - start) / s->cluster_size : 0;
+    for (uint64_t k = slot > 2 ? slot - 2 : 0; k <= slot + 2; k++) {
+        uint64_t value = format_refmap_get(&s->used, k);
+        if (value != 0 && format_ranges_overlap(value - 1, s->cluster_size, host, s->cluster_size))
+            return true;
+    }
+    return false;
+}
+
 int parallels_cluster_allocate(block_node *node, uint64_t *host_offset, error **errp)
 {
     parallels_state *s = node->state;
-    uint64_t index = format_refmap_next_unreferenced(&s->used, 0, s->used_size);
-    uint64_t intended = s->data_start * PARALLELS_SECTOR_SIZE + index * s->cluster_size;
-    if (index >= s->used_size) {
-        /* No free cluster in the map: append after the highest cluster in use. */
-        uint64_t end = s->data_end * PARALLELS_SECTOR_SIZE;
-        intended = end > intended ? end : intended;
-        index = (intended - s->data_start * PARALLELS_SECTOR_SIZE) / s->cluster_size;
-    }
+    uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
     /* The BAT can only say where the cluster is in its own unit: the data goes where the entry points
      * (qemu 10.2 writes it at the intended place instead when the data area is not cluster aligned, and
      * then reads other bytes back; qimg keeps the data readable, the file length as qemu's). */
     uint64_t unit = s->new_format ? s->cluster_size : PARALLELS_SECTOR_SIZE;
+    uint64_t index = format_refmap_next_unreferenced(&s->used, 0, s->used_size);
+    while (index < s->used_size && parallels_cluster_collides(s, (start + index * s->cluster_size) / unit * unit))
+        index = format_refmap_next_unreferenced(&s->used, index + 1, s->used_size);
+    uint64_t intended = start + index * s->cluster_size;
+    if (index >= s->used_size) {
+        /* No free cluster in the map: append after the highest cluster in use. */
+        uint64_t end = s->data_end * PARALLELS_SECTOR_SIZE;
+        intended = end > intended ? end : intended;
+        if (parallels_cluster_collides(s, intended / unit * unit))
+            intended = (intended + unit - 1) / unit * unit;
+        index = (intended - start) / s->cluster_size;
+    }
     uint64_t host = intended / unit * unit;
     if (host + s->cluster_size > FORMAT_MAX_REQUEST_END || host / unit > UINT32_MAX)
         return error_set(errp, "Input/output error");
@@ -146,7 +171,7 @@ int parallels_cluster_allocate(block_node *node, uint64_t *host_offset, error **
         return -1;
     }
     parallels_used_grow(s, index);
-    format_refmap_set(&s->used, index, 1);
+    format_refmap_set(&s->used, index, host + 1);
     if (index + 1 > s->used_size)
         s->used_size = index + 1;
     uint64_t end = (intended + s->cluster_size) / PARALLELS_SECTOR_SIZE;
@@ -362,6 +387,9 @@ static int parallels_cluster_prepare(block_node *node, uint64_t offset, uint64_t
     *host = parallels_bat_offset(s, index);
     if (*host != 0)
         return 0;
+    /* The virtual size may pass what the BAT covers; qemu 10.2 aborts on such a write. */
+    if (index >= s->header.bat_entries)
+        return error_set_errnum(errp, EIO, "Input/output error");
     if (parallels_cluster_allocate(node, host, errp) < 0)
         return -1;
     return parallels_bat_store(node, index, parallels_bat_value(s, *host), errp);
@@ -449,6 +477,10 @@ static int parallels_block_status(block_node *node, uint64_t offset, uint64_t le
     uint64_t host = parallels_bat_offset(s, index);
     uint64_t run = s->cluster_size - offset % s->cluster_size, first_index = index;
     while (run < length) {
+        if (host == 0 && index + 1 >= s->bat_loaded) {
+            run = length; /* every entry past the loaded part reads as unallocated */
+            break;
+        }
         uint64_t next = parallels_bat_offset(s, index + 1);
         bool same = host == 0 ? next == 0 : next == host + (index + 1 - first_index) * s->cluster_size;
         if (!same)
