@@ -324,6 +324,7 @@ static int parallels_open(block_node *node, option_list *options, int flags, err
     s->header_unclean = s->header.inuse == PARALLELS_INUSE_OPEN;
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
     node->read_only = !s->writable;
+    node->request_alignment = PARALLELS_SECTOR_SIZE; /* qemu's driver works in whole sectors */
     if (s->header.ext_off != 0) {
         if (s->writable)
             report_warning("Format Extension ignored in RW mode");
