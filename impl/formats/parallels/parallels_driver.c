@@ -448,8 +448,11 @@ static int parallels_write_zeroes(block_node *node, uint64_t offset, uint64_t le
     while (length > 0) {
         uint64_t within = offset % s->cluster_size;
         uint64_t n = s->cluster_size - within < length ? s->cluster_size - within : length;
-        int ret = n == s->cluster_size ? parallels_cluster_free(node, offset / s->cluster_size, errp)
-                                       : parallels_cluster_zero_part(node, offset, n, errp);
+        /* qemu frees an allocated cluster the request covers whole; anything else is written as zeroes
+         * (an unallocated cluster gets allocated, as measured with qemu-io write -z) */
+        bool whole = n == s->cluster_size && parallels_bat_offset(s, offset / s->cluster_size) != 0;
+        int ret = whole ? parallels_cluster_free(node, offset / s->cluster_size, errp)
+                        : parallels_cluster_zero_part(node, offset, n, errp);
         if (ret < 0)
             return -1;
         offset += n;
