@@ -40,16 +40,23 @@ static void parallels_check_unclean(parallels_state *s, check_result *result, in
         s->header_unclean = false;
 }
 
-/* data_off below the header and BAT or past the file (corrected in the header when fixing). */
-static void parallels_check_data_off(parallels_state *s, check_result *result, int fix)
+/* data_off below the header and BAT or past the file, tested again each time (a fixed value can
+ * still lie past a file shorter than the data area start); corrected in the header when fixing. */
+static void parallels_check_data_off(block_node *node, check_result *result, int fix)
 {
-    if (!s->data_off_bad)
+    parallels_state *s = node->state;
+    uint64_t file_sectors = (format_file_length(node->file) + PARALLELS_SECTOR_SIZE - 1) / PARALLELS_SECTOR_SIZE;
+    uint32_t data_off = s->header.data_off;
+    bool valid = (data_off == 0 && !s->new_format) ||
+                 (data_off >= parallels_header_min_data_off(&s->header) && data_off <= file_sectors);
+    s->data_off_bad = !valid;
+    if (valid)
         return;
     bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
     report_text("%s data_off field has incorrect value\n", parallels_check_prefix(fixing));
     parallels_check_corruption(result, fixing);
     if (fixing) {
-        s->header.data_off = (uint32_t)s->data_start;
+        s->header.data_off = parallels_header_min_data_off(&s->header);
         s->data_off_bad = false;
     }
 }
@@ -61,8 +68,8 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
 {
     parallels_state *s = node->state;
     uint64_t file_length = format_file_length(node->file);
-    bool fixing = (fix & CHECK_FIX_ERRORS) != 0, changed = false;
-    uint64_t count = s->header.bat_entries;
+    bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
+    uint64_t count = s->header.bat_entries, found = 0;
     /* Unallocated entries are outside only when one cluster is larger than the file. */
     uint64_t scan = s->cluster_size > file_length ? count : s->bat_loaded;
     *high_off = s->data_start * PARALLELS_SECTOR_SIZE;
@@ -70,6 +77,7 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
         if (i >= s->bat_loaded && i >= PARALLELS_CHECK_MAX_LINES) {
             /* the rest are unallocated entries, every one outside: counted, not listed */
             result->corruptions += (int64_t)(scan - i);
+            found += scan - i;
             if (fixing)
                 result->corruptions_fixed += (int64_t)(scan - i);
             break;
@@ -83,14 +91,23 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
         if (i < PARALLELS_CHECK_MAX_LINES)
             report_text("%s cluster %llu is outside image\n", parallels_check_prefix(fixing), (unsigned long long)i);
         parallels_check_corruption(result, fixing);
-        if (fixing && off != 0) {
-            if (parallels_bat_store(node, i, 0, errp) < 0)
-                return -1;
-            changed = true;
-        }
+        found++;
+        if (fixing && off != 0 && parallels_bat_store(node, i, 0, errp) < 0)
+            return -1;
     }
-    if (changed)
+    /* qemu moves the data end to the highest cluster left inside the file, and leaves it when none is
+     * (the close then cuts, or grows, the file to it). */
+    if (fixing && found) {
+        uint64_t data_end = s->data_end;
         parallels_used_map_fill(node);
+        uint64_t in_file = 0;
+        for (uint64_t i = 0; i < s->bat_loaded; i++) {
+            uint64_t off = parallels_bat_offset(s, i);
+            if (off != 0 && off + s->cluster_size > in_file)
+                in_file = off + s->cluster_size;
+        }
+        s->data_end = in_file ? in_file / PARALLELS_SECTOR_SIZE : data_end;
+    }
     return 0;
 }
 
@@ -224,7 +241,7 @@ int parallels_check(block_node *node, check_result *result, int fix, error **err
     parallels_state *s = node->state;
     uint64_t high_off = 0;
     parallels_check_unclean(s, result, fix);
-    parallels_check_data_off(s, result, fix);
+    parallels_check_data_off(node, result, fix);
     if (parallels_check_outside(node, result, fix, &high_off, errp) < 0 ||
         parallels_check_leak(node, result, fix, high_off, errp) < 0 ||
         parallels_check_duplicates(node, result, fix, high_off, errp) < 0)

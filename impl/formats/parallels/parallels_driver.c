@@ -353,7 +353,7 @@ static void parallels_close(block_node *node)
         return;
     if (s->writable) {
         uint64_t end = s->data_end * PARALLELS_SECTOR_SIZE;
-        if (end < format_file_length(node->file))
+        if (end != format_file_length(node->file))
             block_node_truncate(node->file, end, false, BLOCK_PREALLOCATION_OFF, true, NULL);
         parallels_header_store(node, 0, NULL);
     }
