@@ -62,7 +62,8 @@ static void parallels_check_data_off(block_node *node, check_result *result, int
 }
 
 /* Entries whose cluster ends past the file (qemu tests every entry, unallocated ones as offset 0);
- * *high_off receives the end of the highest cluster inside the file (at least the data area start). */
+ * *high_off receives the end of the highest cluster inside the file (the data area start when there is
+ * none; it may lie before the data area start when data_off was wrong). */
 static int parallels_check_outside(block_node *node, check_result *result, int fix, uint64_t *high_off,
                                    error **errp)
 {
@@ -72,7 +73,7 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
     uint64_t count = s->header.bat_entries, found = 0;
     /* Unallocated entries are outside only when one cluster is larger than the file. */
     uint64_t scan = s->cluster_size > file_length ? count : s->bat_loaded;
-    *high_off = s->data_start * PARALLELS_SECTOR_SIZE;
+    *high_off = 0;
     for (uint64_t i = 0; i < scan; i++) {
         if (i >= s->bat_loaded && i >= PARALLELS_CHECK_MAX_LINES) {
             /* the rest are unallocated entries, every one outside: counted, not listed */
@@ -95,6 +96,8 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
         if (fixing && off != 0 && parallels_bat_store(node, i, 0, errp) < 0)
             return -1;
     }
+    if (*high_off == 0)
+        *high_off = s->data_start * PARALLELS_SECTOR_SIZE;
     /* qemu moves the data end to the highest cluster left inside the file, and leaves it when none is
      * (the close then cuts, or grows, the file to it). */
     if (fixing && found) {
@@ -170,12 +173,91 @@ static bool parallels_check_mark(format_refmap *seen, uint64_t first, uint64_t l
 
 /* Entries sharing a host cluster with an earlier one; the copy gets a cluster of its own when fixing.
  * Entries before the data area (where qemu 10.2 aborts) are reported as corruption and dropped. */
+/* One allocated entry as the wrapped duplicate check sorts them. */
+typedef struct parallels_check_slot {
+    uint32_t index;
+    uint64_t entry;
+} parallels_check_slot;
+
+/* Orders slots by index, then by entry. */
+static int parallels_check_slot_compare(const void *a, const void *b)
+{
+    const parallels_check_slot *x = a, *y = b;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return x->entry < y->entry ? -1 : (x->entry > y->entry);
+}
+
+/* The 32-bit map index qemu gives the cluster at off (a C division of the signed distance from the data
+ * area start, truncated to 32 bits). */
+static uint32_t parallels_check_wrapped_index(const parallels_state *s, uint64_t off)
+{
+    int64_t distance = (int64_t)(off - s->data_start * PARALLELS_SECTOR_SIZE);
+    return (uint32_t)(distance / (int64_t)s->cluster_size);
+}
+
+/* Reports (and when fixing copies) entry i as a duplicate. */
+static int parallels_check_duplicate_report(block_node *node, check_result *result, bool fixing, uint64_t i,
+                                            error **errp)
+{
+    uint64_t new_host;
+    report_text("%s duplicate offset in BAT entry %llu\n", parallels_check_prefix(fixing), (unsigned long long)i);
+    parallels_check_corruption(result, fixing);
+    return fixing ? parallels_check_cluster_copy(node, i, &new_host, errp) : 0;
+}
+
+/* The duplicate check when the highest cluster ends before the data area start: qemu's map size is then
+ * a negative count taken as 32-bit unsigned, so every entry (those outside the file included) is
+ * compared by its wrapped index. Duplicates are found by sorting, in memory that follows the BAT. */
+static int parallels_check_duplicates_wrapped(block_node *node, check_result *result, int fix, uint32_t size,
+                                              error **errp)
+{
+    parallels_state *s = node->state;
+    bool fixing = (fix & CHECK_FIX_ERRORS) != 0, last_busy = false;
+    parallels_check_slot *slots = memory_alloc_array(s->bat_loaded ? (size_t)s->bat_loaded : 1, sizeof(*slots));
+    uint8_t *duplicate = memory_alloc_zero(s->bat_loaded ? (size_t)s->bat_loaded : 1);
+    size_t count = 0;
+    int ret = 0;
+    for (uint64_t i = 0; i < s->bat_loaded; i++) {
+        uint64_t off = parallels_bat_offset(s, i);
+        uint32_t index = parallels_check_wrapped_index(s, off);
+        if (off != 0 && (uint32_t)(index + 1) <= size)
+            slots[count++] = (parallels_check_slot){index, i};
+    }
+    qsort(slots, count, sizeof(*slots), parallels_check_slot_compare);
+    for (size_t k = 1; k < count; k++)
+        if (slots[k].index == slots[k - 1].index)
+            duplicate[slots[k].entry] = 1;
+    for (uint64_t i = 0; ret == 0 && i < s->bat_loaded; i++) {
+        uint64_t off = parallels_bat_offset(s, i);
+        uint32_t index = parallels_check_wrapped_index(s, off);
+        if (off == 0 || (uint32_t)(index + 1) > size)
+            continue;
+        last_busy = duplicate[i] && !fixing;
+        if (duplicate[i])
+            ret = parallels_check_duplicate_report(node, result, fixing, i, errp);
+    }
+    free(slots);
+    free(duplicate);
+    if (ret < 0)
+        result->check_errors++;
+    if (ret == 0 && last_busy)
+        ret = error_set_errnum(errp, EBUSY, "Device or resource busy");
+    return ret;
+}
+
 static int parallels_check_duplicates(block_node *node, check_result *result, int fix, uint64_t high_off,
                                       error **errp)
 {
     parallels_state *s = node->state;
     uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
     uint64_t file_length = format_file_length(node->file);
+    if (high_off < start) {
+        int64_t wrapped = ((int64_t)high_off - (int64_t)start) / (int64_t)s->cluster_size;
+        if (wrapped == 0)
+            return 0;
+        return parallels_check_duplicates_wrapped(node, result, fix, (uint32_t)wrapped, errp);
+    }
     uint64_t size = (high_off - start) / s->cluster_size;
     bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
     format_refmap seen;
@@ -200,12 +282,9 @@ static int parallels_check_duplicates(block_node *node, check_result *result, in
         if (!parallels_check_mark(&seen, first, last))
             continue;
         last_busy = !fixing;
-        report_text("%s duplicate offset in BAT entry %llu\n", parallels_check_prefix(fixing), (unsigned long long)i);
-        parallels_check_corruption(result, fixing);
-        uint64_t new_host;
-        if (fixing && parallels_check_cluster_copy(node, i, &new_host, errp) < 0)
+        if (parallels_check_duplicate_report(node, result, fixing, i, errp) < 0)
             ret = -1;
-        else if (fixing && parallels_used_range(s, new_host, &first, &last))
+        else if (fixing && parallels_used_range(s, parallels_bat_offset(s, i), &first, &last))
             parallels_check_mark(&seen, first, last);
     }
     format_refmap_free(&seen);

@@ -99,7 +99,9 @@ bool parallels_used_map_fill(block_node *node)
     format_refmap_free(&s->used);
     s->used_size = file_length > start ? (file_length - start + s->cluster_size - 1) / s->cluster_size : 0;
     format_refmap_init(&s->used, 0, s->used_size);
-    s->data_end = s->data_start;
+    /* qemu's data end: the end of the highest cluster, even below the data area start; the data area
+     * start when no cluster is allocated. */
+    s->data_end = 0;
     for (uint64_t i = 0; i < s->bat_loaded; i++) {
         uint64_t off = parallels_bat_offset(s, i), first, last;
         if (off == 0)
@@ -117,6 +119,8 @@ bool parallels_used_map_fill(block_node *node)
             format_refmap_set(&s->used, k, off + 1); /* the slot remembers where its cluster is */
         }
     }
+    if (s->data_end == 0)
+        s->data_end = s->data_start;
     return ok;
 }
 
