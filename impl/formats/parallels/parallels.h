@@ -105,6 +105,8 @@ typedef struct parallels_state {
     bool prealloc_truncate;
 } parallels_state;
 
+/* The image file's length as qemu's file protocol gives it to the driver: rounded up to whole sectors. */
+uint64_t parallels_file_length(block_node *node);
 /* The host byte offset of BAT entry index (0: unallocated). */
 uint64_t parallels_bat_offset(const parallels_state *s, uint64_t index);
 /* Sets BAT entry index in memory (growing the loaded part) and writes its sector of the BAT. */

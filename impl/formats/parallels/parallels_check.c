@@ -68,7 +68,7 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
                                    error **errp)
 {
     parallels_state *s = node->state;
-    uint64_t file_length = format_file_length(node->file);
+    uint64_t file_length = parallels_file_length(node);
     bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
     uint64_t count = s->header.bat_entries, found = 0;
     /* Unallocated entries are outside only when one cluster is larger than the file. */
@@ -96,8 +96,8 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
         if (fixing && off != 0 && parallels_bat_store(node, i, 0, errp) < 0)
             return -1;
     }
-    if (*high_off == 0)
-        *high_off = s->data_start * PARALLELS_SECTOR_SIZE;
+    if (*high_off == 0) /* no cluster inside the file: qemu falls back to the data end */
+        *high_off = s->data_end * PARALLELS_SECTOR_SIZE;
     /* qemu moves the data end to the highest cluster left inside the file, and leaves it when none is
      * (the close then cuts, or grows, the file to it). */
     if (fixing && found) {
@@ -118,7 +118,7 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
 static int parallels_check_leak(block_node *node, check_result *result, int fix, uint64_t high_off, error **errp)
 {
     parallels_state *s = node->state;
-    uint64_t file_length = format_file_length(node->file);
+    uint64_t file_length = parallels_file_length(node);
     if (file_length <= high_off)
         return 0;
     uint64_t bytes = file_length - high_off;
@@ -251,7 +251,7 @@ static int parallels_check_duplicates(block_node *node, check_result *result, in
 {
     parallels_state *s = node->state;
     uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
-    uint64_t file_length = format_file_length(node->file);
+    uint64_t file_length = parallels_file_length(node);
     if (high_off < start) {
         int64_t wrapped = ((int64_t)high_off - (int64_t)start) / (int64_t)s->cluster_size;
         if (wrapped == 0)

@@ -22,6 +22,12 @@ static int parallels_probe(const uint8_t *buf, size_t buf_size, const char *file
     return magic && endian_load_le32(buf + 16) == PARALLELS_VERSION ? 100 : 0;
 }
 
+uint64_t parallels_file_length(block_node *node)
+{
+    uint64_t length = format_file_length(node->file);
+    return (length + PARALLELS_SECTOR_SIZE - 1) / PARALLELS_SECTOR_SIZE * PARALLELS_SECTOR_SIZE;
+}
+
 uint64_t parallels_bat_offset(const parallels_state *s, uint64_t index)
 {
     if (index >= s->bat_loaded)
@@ -93,19 +99,22 @@ static void parallels_used_grow(parallels_state *s, uint64_t index)
 bool parallels_used_map_fill(block_node *node)
 {
     parallels_state *s = node->state;
-    uint64_t file_length = format_file_length(node->file);
+    uint64_t file_length = parallels_file_length(node);
     uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
     bool ok = true;
     format_refmap_free(&s->used);
     s->used_size = file_length > start ? (file_length - start + s->cluster_size - 1) / s->cluster_size : 0;
     format_refmap_init(&s->used, 0, s->used_size);
-    /* qemu's data end: the end of the highest cluster, even below the data area start; the data area
-     * start when no cluster is allocated. */
-    s->data_end = 0;
+    /* qemu's data end: the end of the highest entry's cluster, even below the data area start, an
+     * unallocated entry counting as a cluster at offset 0; the data area start without any entry. */
+    s->data_end = s->bat_loaded < s->header.bat_entries ? s->header.tracks : 0;
     for (uint64_t i = 0; i < s->bat_loaded; i++) {
         uint64_t off = parallels_bat_offset(s, i), first, last;
-        if (off == 0)
+        if (off == 0) {
+            if (s->data_end < s->header.tracks)
+                s->data_end = s->header.tracks;
             continue;
+        }
         uint64_t end = off / PARALLELS_SECTOR_SIZE + s->header.tracks;
         if (end > s->data_end)
             s->data_end = end;
