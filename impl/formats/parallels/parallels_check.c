@@ -70,7 +70,7 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
     parallels_state *s = node->state;
     uint64_t file_length = parallels_file_length(node);
     bool fixing = (fix & CHECK_FIX_ERRORS) != 0;
-    uint64_t count = s->header.bat_entries, found = 0;
+    uint64_t count = s->header.bat_entries, found = 0, last_fixed = 0;
     /* Unallocated entries are outside only when one cluster is larger than the file. */
     uint64_t scan = s->cluster_size > file_length ? count : s->bat_loaded;
     *high_off = 0;
@@ -79,6 +79,7 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
             /* the rest are unallocated entries, every one outside: counted, not listed */
             result->corruptions += (int64_t)(scan - i);
             found += scan - i;
+            last_fixed = scan - 1;
             if (fixing)
                 result->corruptions_fixed += (int64_t)(scan - i);
             break;
@@ -93,7 +94,17 @@ static int parallels_check_outside(block_node *node, check_result *result, int f
             report_text("%s cluster %llu is outside image\n", parallels_check_prefix(fixing), (unsigned long long)i);
         parallels_check_corruption(result, fixing);
         found++;
+        last_fixed = i;
         if (fixing && off != 0 && parallels_bat_store(node, i, 0, errp) < 0)
+            return -1;
+    }
+    /* qemu writes back the BAT sector of every entry it clears, unallocated ones too: a file shorter
+     * than the BAT grows to the end of the last such sector (which a later data_off test sees). */
+    if (fixing && found) {
+        uint64_t table_end = PARALLELS_HEADER_SIZE + 4 * (last_fixed + 1);
+        table_end = (table_end + PARALLELS_SECTOR_SIZE - 1) / PARALLELS_SECTOR_SIZE * PARALLELS_SECTOR_SIZE;
+        if (table_end > format_file_length(node->file) &&
+            block_node_truncate(node->file, table_end, false, BLOCK_PREALLOCATION_OFF, false, errp) < 0)
             return -1;
     }
     if (*high_off == 0) /* no cluster inside the file: qemu falls back to the data end */
