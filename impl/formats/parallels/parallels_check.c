@@ -276,7 +276,9 @@ static int parallels_check_duplicates(block_node *node, check_result *result, in
     int ret = 0;
     if (size == 0)
         return 0;
-    format_refmap_init(&seen, 0, size);
+    /* only entries inside the file are compared: the map never needs more than the file holds */
+    uint64_t in_file = file_length / s->cluster_size + 1;
+    format_refmap_init(&seen, 0, size < in_file ? size : in_file);
     for (uint64_t i = 0; ret == 0 && i < s->bat_loaded; i++) {
         uint64_t off = parallels_bat_offset(s, i), first = 0, last = 0;
         if (off == 0 || off + s->cluster_size > file_length)

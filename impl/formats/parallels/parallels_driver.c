@@ -436,9 +436,13 @@ static int parallels_cluster_free(block_node *node, uint64_t index, error **errp
         return 0;
     if (parallels_bat_store(node, index, 0, errp) < 0)
         return -1;
+    /* release the slot that records this very cluster (in unaligned images it may sit one slot off) */
     if (parallels_used_range(s, host, &first, &last))
-        for (uint64_t k = first; k <= last; k++)
-            format_refmap_set(&s->used, k, 0);
+        for (uint64_t k = first > 2 ? first - 2 : 0; k <= last + 2; k++)
+            if (format_refmap_get(&s->used, k) == host + 1) {
+                format_refmap_set(&s->used, k, 0);
+                break;
+            }
     if (host < format_file_length(node->file))
         block_node_discard(node->file, host, s->cluster_size, NULL);
     return 0;
