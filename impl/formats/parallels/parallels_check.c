@@ -263,7 +263,9 @@ static int parallels_check_duplicates(block_node *node, check_result *result, in
     parallels_state *s = node->state;
     uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
     uint64_t file_length = parallels_file_length(node);
-    if (high_off < start) {
+    bool fixing_errors = (fix & CHECK_FIX_ERRORS) != 0;
+    if (high_off < start || !fixing_errors) {
+        /* qemu compares every entry whose 32-bit index fits the map, outside ones included */
         int64_t wrapped = ((int64_t)high_off - (int64_t)start) / (int64_t)s->cluster_size;
         if (wrapped == 0)
             return 0;
