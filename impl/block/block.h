@@ -147,6 +147,10 @@ typedef struct image_info {
     bool needs_compressed_writes;  /* every write must be compressed (vmdk streamOptimized) */
     bool has_no_driver_info;       /* the format reports no image info of its own (qemu drivers without
                                     * get_info, e.g. parallels): no "dirty-flag" is listed */
+    bool has_no_discard;           /* the format never discards: --limits lists no "discard-alignment" */
+    uint64_t max_write_zeroes;     /* --limits "max-write-zeroes" (the largest zero write); 0: not listed */
+    bool has_no_alignment_limits;  /* the format sets no discard/zero-write alignment of its own (qemu
+                                    * drivers without refresh_limits, e.g. vdi): --limits lists none */
 } image_info;
 
 void image_info_free(image_info *info);

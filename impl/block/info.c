@@ -38,14 +38,18 @@ static uint32_t block_node_memory_alignment(const block_node *node)
 
 /* The I/O limits qemu reports for a node: alignment of requests and memory, the iovec count, and
  * for formats with clusters the cluster as discard and zero-write alignment. */
-static json_value *block_node_limits_describe(block_node *node, uint64_t cluster_size, uint64_t zero_unit)
+static json_value *block_node_limits_describe(block_node *node, uint64_t cluster_size, uint64_t zero_unit,
+                                              const image_info *info)
 {
     json_value *o = json_object_new();
     json_object_set_uint(o, "request-alignment", node->request_alignment ? node->request_alignment : 1);
     if (!node->driver->is_protocol && cluster_size) {
-        json_object_set_uint(o, "discard-alignment", cluster_size);
+        if (!info->has_no_discard)
+            json_object_set_uint(o, "discard-alignment", cluster_size);
         json_object_set_uint(o, "write-zeroes-alignment", zero_unit ? zero_unit : cluster_size);
     }
+    if (info->max_write_zeroes)
+        json_object_set_uint(o, "max-write-zeroes", info->max_write_zeroes);
     json_object_set_int(o, "max-iov", 1024);
     json_object_set_uint(o, "min-mem-alignment", block_node_memory_alignment(node));
     json_object_set_uint(o, "opt-mem-alignment", 4096);
@@ -116,9 +120,10 @@ json_value *block_node_info_describe_limits(block_node *node, bool limits, error
         info.format_specific_data = NULL;
         json_object_set(o, "format-specific", spec);
     }
-    if (limits)
-        json_object_set(o, "limits", block_node_limits_describe(node, info.has_cluster_size ? info.cluster_size : 0,
-                                                                   info.subcluster_size));
+    if (limits) {
+        uint64_t alignment = info.has_cluster_size && !info.has_no_alignment_limits ? info.cluster_size : 0;
+        json_object_set(o, "limits", block_node_limits_describe(node, alignment, info.subcluster_size, &info));
+    }
     json_value *children = json_array_new();
     if (node->file) {
         json_value *child_info = block_node_info_describe_limits(node->file, limits, errp);

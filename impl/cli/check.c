@@ -10,13 +10,17 @@
 #include "common.h"
 #include "../util/json.h"
 
-/* Runs the driver's check; -ENOTSUP when the format has none, -1 with *errp on failure. */
+/* Runs the driver's check; -ENOTSUP when the format has none or the driver answers -ENOTSUP (no repair),
+ * -1 with *errp on failure. */
 static int check_collect(block_node *node, check_result *result, int fix, error **errp)
 {
     memset(result, 0, sizeof(*result));
     if (node->driver->check == NULL)
         return -ENOTSUP;
-    return node->driver->check(node, result, fix, errp) < 0 ? -1 : 0;
+    int ret = node->driver->check(node, result, fix, errp);
+    if (ret == -ENOTSUP) /* the driver cannot repair (vdi): "does not support checks" as qemu says */
+        return -ENOTSUP;
+    return ret < 0 ? -1 : 0;
 }
 
 /* The ImageCheck object in qemu's field order; optional fields only when non-zero. */
