@@ -311,3 +311,29 @@ def test_format_extension(qimg):
     p = qimg.run("info", "bad.img", check=1)
     assert p.stderr == ("qemu-img: Could not open 'bad.img': Wrong checksum in Format Extension header. "
                         "Format extension is corrupted.\n")
+
+
+# ---- commands that fail with the image open ----
+
+def test_rebase_refused_without_driver_info(qimg):
+    # qemu's parallels has no driver info: rebase stops there, even with -u, and closes the image.
+    qimg.ok("create", "-q", "-f", "parallels", "r.par", "1M")
+    before = qimg.read("r.par")
+    for args in (["-u", "-b", ""], ["-b", "r.par", "-F", "parallels"]):
+        p = qimg.run("rebase", "-f", "parallels", *args, "r.par", check=1)
+        assert p.stderr == "qemu-img: could not get block driver info\n"
+    assert qimg.read("r.par") == before
+
+
+def test_failed_commit_and_bitmap_leave_the_image_open(qimg):
+    # qemu-img exits with the image still open: the in-use mark stays and the file is not trimmed.
+    for name, args, message in (
+            ("c.par", ["commit", "-f", "parallels"], "qemu-img: Image does not have a backing file\n"),
+            ("b.par", ["bitmap", "--remove", "-f", "parallels"],
+             "qemu-img: Operation remove on bitmap nosuch failed: Dirty bitmap 'nosuch' not found\n")):
+        qimg.ok("create", "-q", "-f", "parallels", name, "1M")
+        extra = ["nosuch"] if args[0] == "bitmap" else []
+        p = qimg.run(*args, name, *extra, check=1)
+        assert p.stderr == message
+        assert os.path.getsize(qimg.path(name)) == MIB
+        assert header(qimg, name)[7] == INUSE_OPEN

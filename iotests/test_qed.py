@@ -258,3 +258,16 @@ def test_create_long_backing_name_overwritten_by_l1(qimg):
     assert data[64:4096] == b"x" * 4032 and data[4096:] == b"\0" * 16384
     p = qimg.run("info", "l.qed")
     assert p.stderr == "qemu-img: Could not open 'l.qed': QED backing filename offset is invalid\n"
+
+
+def test_dd_writes_one_block_per_request(qimg):
+    # qed lays out L2 tables as writes allocate, so the file depends on the request size: qemu-img dd
+    # writes one bs-sized request at a time (file measured with 10.2.2).
+    with open(qimg.path("d.raw"), "wb") as fh:
+        fh.truncate(1 << 20)
+        fh.write(b"\x11" * 8192)
+        fh.seek(600 << 10)
+        fh.write(b"\x22" * 4096)
+    qimg.ok("dd", "-f", "raw", "-O", "qed", "of=o.qed", "bs=4K", "if=d.raw")
+    assert os.path.getsize(qimg.path("o.qed")) == 1638400
+    assert sha256(qimg, "o.qed") == "3c5ae89a05a79656307a8cba30b9449a3405698b80d06f4ec4a06b723200e4e3"

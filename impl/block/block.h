@@ -267,6 +267,7 @@ struct block_node {
     uint32_t request_alignment; /* protocol: smallest I/O unit (512 for O_DIRECT, 1 otherwise) */
     int fd;                   /* protocol file: the descriptor, else -1 */
     const uint8_t *memory;    /* memory protocol: the bytes, else NULL */
+    bool abandoned;           /* closing without the format's close-time writes (block_node_abandon) */
 };
 
 /* ---- I/O entry points (bounds-checked; they dispatch to the driver) ---- */
@@ -312,6 +313,10 @@ int block_node_is_allocated_above(block_node *node, block_node *base, uint64_t o
 
 /* Frees node, its children and its backing chain. */
 void block_node_close(block_node *node);
+/* Frees node like block_node_close, but the format skips what it writes only when an image is
+ * closed (parallels: clearing the in-use mark, trimming the file): what qemu-img leaves behind
+ * when a command fails and exits with the image still open. Data already written stays. */
+void block_node_abandon(block_node *node);
 /* Creates an empty node bound to driver (used by open paths and drivers). */
 block_node *block_node_new(const block_driver *driver, const char *filename);
 /* Adds a named child that info lists (the node keeps ownership). */

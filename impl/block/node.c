@@ -95,6 +95,14 @@ void block_node_close(block_node *node)
     free(node);
 }
 
+void block_node_abandon(block_node *node)
+{
+    if (node == NULL)
+        return;
+    node->abandoned = true;
+    block_node_close(node);
+}
+
 int64_t block_node_length(block_node *node)
 {
     if (node->driver->is_protocol) {

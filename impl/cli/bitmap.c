@@ -467,7 +467,10 @@ cleanup:
     if (source_node != NULL && source_node != node) {
         block_node_close(source_node);
     }
-    if (node != NULL) {
+    /* After a failure qemu-img exits with the image still open: no close-time writes. */
+    if (node != NULL && ret != 0) {
+        block_node_abandon(node);
+    } else if (node != NULL) {
         block_node_close(node);
     }
     free(args.actions);

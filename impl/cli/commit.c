@@ -489,6 +489,9 @@ int cli_command_commit(int argc, char **argv)
         cli_progress_end();
         cli_error_report(err, NULL);
         err = NULL;
+        /* qemu-img exits with the image still open: no close-time writes. */
+        block_node_abandon(top);
+        top = NULL;
         goto cleanup;
     }
     cli_progress_end();

@@ -22,7 +22,7 @@ enum {
     DD_HAS_SKIP = 1 << 4,
 };
 
-/* Copy requests are batched up to about this many bytes (whole blocks). */
+/* Reads are batched up to about this many bytes (whole blocks); writes go one block at a time. */
 enum { DD_BATCH_BYTES = 1024 * 1024 };
 
 /* The parsed operands of one dd run. */
@@ -90,8 +90,8 @@ static int dd_output_create(const char *filename, const char *format, uint64_t s
     return ret < 0 ? -1 : 0;
 }
 
-/* Copies input [position, end) to output from offset 0 in whole blocks (the last may be short);
- * returns 0 or -1 after printing qemu's message. */
+/* Copies input [position, end) to output from offset 0 in whole blocks (the last may be short),
+ * one write request per block; returns 0 or -1 after printing qemu's message. */
 static int dd_data_copy(block_node *input, block_node *output, uint64_t position, uint64_t end, uint64_t block_size)
 {
     uint64_t batch = block_size;
@@ -108,10 +108,15 @@ static int dd_data_copy(block_node *input, block_node *output, uint64_t position
             ret = -1;
             goto cleanup;
         }
-        if (block_node_write(output, out_position, (size_t)length, buf, 0, &err) < 0) {
-            cli_error("error while writing to output image file: %s", error_message(err));
-            ret = -1;
-            goto cleanup;
+        /* One write per block, as qemu-img: formats that place metadata as they allocate
+         * (qed's L2 tables) lay the file out by request. */
+        for (uint64_t done = 0; done < length; done += block_size) {
+            uint64_t piece = length - done < block_size ? length - done : block_size;
+            if (block_node_write(output, out_position + done, (size_t)piece, buf + done, 0, &err) < 0) {
+                cli_error("error while writing to output image file: %s", error_message(err));
+                ret = -1;
+                goto cleanup;
+            }
         }
         position += length;
         out_position += length;

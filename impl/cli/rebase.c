@@ -131,15 +131,22 @@ static int rebase_arguments_parse(int argc, char **argv, rebase_arguments *args)
 }
 
 /* The write unit of the rebase: the image's subcluster size (its cluster size when compressing),
- * 1 when the format has no clusters. (qemu's driver info query cannot fail for images that can
- * be opened for writing: the file protocol answers it for formats without clusters.) */
+ * 1 when the format has no clusters. Fails with qemu's "could not get block driver info" when the
+ * format reports no information of its own (qemu drivers without get_info, e.g. parallels).
+ * Returns the unit, or 0 after printing the message. */
 static uint64_t rebase_alignment_get(block_node *node, bool compress)
 {
     image_info info = {0};
     error *err = NULL;
     uint64_t alignment = 1;
 
-    if (node->driver->info_fill == NULL || node->driver->info_fill(node, &info, &err) < 0) {
+    /* Formats without info of their own are answered by the file protocol, as in qemu. */
+    if (node->driver->info_fill == NULL) {
+        goto cleanup;
+    }
+    if (node->driver->info_fill(node, &info, &err) < 0 || info.has_no_driver_info) {
+        cli_error("could not get block driver info");
+        alignment = 0;
         goto cleanup;
     }
     if (info.has_cluster_size && info.cluster_size > 0) {
@@ -463,6 +470,9 @@ static int rebase_run(const rebase_arguments *args, const char *filename, rebase
         goto cleanup;
     }
     alignment = rebase_alignment_get(images->image, args->compress);
+    if (alignment == 0) {
+        goto cleanup;
+    }
     if (!args->unsafe) {
         images->old_backing = images->image->backing;
         if (args->backing[0] != '\0' && rebase_new_backing_open(args, images, backing_flags) < 0) {

@@ -358,13 +358,14 @@ fail:
     return -1;
 }
 
-/* Marks the image closed and cuts the file after the last cluster in use. */
+/* Marks the image closed and cuts the file after the last cluster in use (neither when the node
+ * is abandoned: block_node_abandon). */
 static void parallels_close(block_node *node)
 {
     parallels_state *s = node->state;
     if (s == NULL)
         return;
-    if (s->writable) {
+    if (s->writable && !node->abandoned) {
         uint64_t end = s->data_end * PARALLELS_SECTOR_SIZE;
         if (end != format_file_length(node->file))
             block_node_truncate(node->file, end, false, BLOCK_PREALLOCATION_OFF, true, NULL);
