@@ -243,7 +243,7 @@ int fuzz_image_run(const char *format, const uint8_t *data, size_t size, int wri
     fuzz_info(node);
     fuzz_map(node);
     fuzz_read(node, NULL, 0);
-    bool consistent = fuzz_check(node, 0);
+    bool consistent = fuzz_check(node, 0) && writable != FUZZ_WRITABLE_UNVERIFIED;
     /* The model is an oracle only for consistent images: on damaged metadata qemu-img itself
      * loses data (it refuses or marks the image corrupt), so a damaged image gets the writes
      * for robustness without the comparison. */
