@@ -79,6 +79,14 @@ int cli_arguments_add(cli_arguments *a, const char *long_name, int has_arg, int 
     return cli_arguments_entry_add(a, long_name, has_arg, letter, -1);
 }
 
+void cli_arguments_add_long(cli_arguments *a, const char *long_name, int has_arg, int value)
+{
+    struct option *o = &a->long_options[a->count];
+    *o = (struct option){long_name, has_arg, NULL, value};
+    a->shared_of[a->count] = -1;
+    a->count++;
+}
+
 void cli_arguments_add_short(cli_arguments *a, int letter, int has_arg)
 {
     cli_arguments_short_append(a, letter, has_arg);
@@ -103,6 +111,7 @@ static int cli_shared_apply(const cli_arguments *a, cli_shared_option which, con
         values->force_share = true;
         return 0;
     case CLI_SHARED_QUIET:
+        values->quiet = true;
         cli_quiet = true;
         return 0;
     case CLI_SHARED_OBJECT:
