@@ -1,84 +1,76 @@
 /* measure.c — `qemu-img measure`: the file size an image of a format needs, from a size or from an
  * existing image (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/json.h"
 #include "../util/memory.h"
 
-enum { MEASURE_OPTION_OUTPUT = 256, MEASURE_OPTION_OBJECT, MEASURE_OPTION_IMAGE_OPTS };
+/* measure's own options. */
+typedef struct measure_request {
+    const char *out_format;
+    cli_snapshot_spec snapshot;
+    char *options;
+    int64_t size; /* -1: not given */
+} measure_request;
+
+/* The options of measure, in qemu-img's order. */
+static void measure_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "measure", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add(a, "target-format", required_argument, 'O');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "options", required_argument, 'o');
+    cli_arguments_add(a, "snapshot", required_argument, 'l');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_OUTPUT, "output", 0);
+    cli_arguments_add(a, "size", required_argument, 's');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+}
+
+/* Takes measure's own option c with argument text; 0, or -1 (reported). */
+static int measure_option_apply(measure_request *request, int c, const char *text)
+{
+    switch (c) {
+    case 'O':
+        request->out_format = text;
+        return 0;
+    case 'o':
+        return cli_options_accumulate(&request->options, text);
+    case 'l':
+        return cli_snapshot_spec_parse(&request->snapshot, text);
+    default: /* 's' */
+        return cli_size_argument("image size", text, 0, INT64_MAX, &request->size);
+    }
+}
 
 int cli_command_measure(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"target-format", required_argument, NULL, 'O'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, MEASURE_OPTION_IMAGE_OPTS},
-        {"options", required_argument, NULL, 'o'},
-        {"snapshot", required_argument, NULL, 'l'},
-        {"object", required_argument, NULL, MEASURE_OPTION_OBJECT},
-        {"output", required_argument, NULL, MEASURE_OPTION_OUTPUT},
-        {"size", required_argument, NULL, 's'},
-        {"force-share", no_argument, NULL, 'U'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = NULL, *out_format = "raw";
-    cli_snapshot_spec snapshot = {0};
-    char *options = NULL;
-    bool image_opts = false, force_share = false, json = false;
-    int64_t size = -1;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    measure_request request = {.out_format = "raw", .size = -1};
     int ret = 1;
     block_node *in = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:O:o:l:Us:", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("measure");
-            free(options);
-            cli_snapshot_spec_free(&snapshot);
-            return 0;
-        case 'f':
-            format = optarg;
-            break;
-        case 'O':
-            out_format = optarg;
-            break;
-        case 'o':
-            if (cli_options_accumulate(&options, optarg) < 0)
-                goto cleanup;
-            break;
-        case 'l':
-            if (cli_snapshot_spec_parse(&snapshot, optarg) < 0)
-                goto cleanup;
-            break;
-        case MEASURE_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case MEASURE_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                goto cleanup;
-            break;
-        case MEASURE_OPTION_OUTPUT:
-            if (cli_output_format_parse(argv[0], optarg, &json) < 0)
-                goto cleanup;
-            break;
-        case 's':
-            if (cli_size_argument("image size", optarg, 0, INT64_MAX, &size) < 0)
-                goto cleanup;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        default:
-            free(options);
-            cli_snapshot_spec_free(&snapshot);
-            return cli_usage_try(argv[0]);
+    measure_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &ret)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            goto cleanup;
+        if (measure_option_apply(&request, c, optarg) < 0) {
+            ret = 1;
+            goto cleanup;
         }
     }
+    ret = 1;
+    const char *format = shared.format, *out_format = request.out_format;
+    bool image_opts = shared.image_opts, force_share = shared.force_share, json = shared.json;
+    const char *options = request.options;
+    int64_t size = request.size;
     const char *filename = NULL;
     if (argc - optind > 1) {
         cli_error("At most one filename argument is allowed.");
@@ -86,7 +78,7 @@ int cli_command_measure(int argc, char **argv)
     } else if (argc - optind == 1) {
         filename = argv[optind];
     }
-    if (!filename && (image_opts || format || cli_snapshot_spec_given(&snapshot))) {
+    if (!filename && (image_opts || format || cli_snapshot_spec_given(&request.snapshot))) {
         cli_error("--image-opts, -f, and -l require a filename argument.");
         goto cleanup;
     }
@@ -102,7 +94,7 @@ int cli_command_measure(int argc, char **argv)
         in = cli_image_open(filename, format, image_opts, force_share ? BLOCK_OPEN_FORCE_SHARE : 0, NULL, false);
         if (in == NULL)
             goto cleanup;
-        if (cli_snapshot_spec_given(&snapshot) && cli_snapshot_spec_load(&snapshot, in) < 0)
+        if (cli_snapshot_spec_given(&request.snapshot) && cli_snapshot_spec_load(&request.snapshot, in) < 0)
             goto cleanup;
     }
     const block_driver *driver = block_driver_find(out_format);
@@ -168,7 +160,7 @@ int cli_command_measure(int argc, char **argv)
     ret = 0;
 cleanup:
     block_node_close(in);
-    free(options);
-    cli_snapshot_spec_free(&snapshot);
+    free(request.options);
+    cli_snapshot_spec_free(&request.snapshot);
     return ret;
 }
