@@ -1,17 +1,12 @@
 /* compare.c — qemu-img compare: do two images read the same, exit codes 0-4 (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
-
-enum {
-    COMPARE_OPTION_IMAGE_OPTS = 256,
-    COMPARE_OPTION_OBJECT,
-};
 
 enum {
     COMPARE_SECTOR = 512,
@@ -206,69 +201,71 @@ cleanup:
     return ret;
 }
 
+/* The options of compare, in qemu-img's order: -f, -F and -T name the two images' formats and their
+ * cache, so they are compare's own. */
+static void compare_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "compare", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add(a, "a-format", required_argument, 'f');
+    cli_arguments_add(a, "b-format", required_argument, 'F');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "strict", no_argument, 's');
+    cli_arguments_add(a, "cache", required_argument, 'T');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_PROGRESS, "progress", 'p');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* What compare's own options set. */
+typedef struct compare_request {
+    const char *format_a;
+    const char *format_b;
+    const char *cache;
+    bool strict;
+} compare_request;
+
+/* Takes compare's own option c with argument text. */
+static void compare_option_apply(compare_request *request, int c, const char *text)
+{
+    switch (c) {
+    case 'f':
+        request->format_a = text;
+        break;
+    case 'F':
+        request->format_b = text;
+        break;
+    case 'T':
+        request->cache = text;
+        break;
+    default: /* 's' */
+        request->strict = true;
+        break;
+    }
+}
+
 /* qemu-img compare [-f FMT] [-F FMT] [--image-opts] [-s] [-T CACHE] [-U] [-p] [-q] FILE1 FILE2.
  * Returns 0 identical, 1 different (or usage error), 2 open failure, 3 status failure, 4 read failure. */
 int cli_command_compare(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"a-format", required_argument, NULL, 'f'},
-        {"b-format", required_argument, NULL, 'F'},
-        {"image-opts", no_argument, NULL, COMPARE_OPTION_IMAGE_OPTS},
-        {"strict", no_argument, NULL, 's'},
-        {"cache", required_argument, NULL, 'T'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"progress", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, COMPARE_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format_a = NULL, *format_b = NULL, *cache = "writeback";
-    bool image_opts = false, strict = false, force_share = false, progress = false, quiet = false;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    compare_request request = {.cache = "writeback"};
     compare_image a = {0}, b = {0};
     uint8_t *buf_a = NULL, *buf_b = NULL;
-    int ret = 0;
+    int ret = 0, exit_code = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "hf:F:sT:Upq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("compare");
-            return 0;
-        case 'f':
-            format_a = optarg;
-            break;
-        case 'F':
-            format_b = optarg;
-            break;
-        case COMPARE_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case 's':
-            strict = true;
-            break;
-        case 'T':
-            cache = optarg;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case COMPARE_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            return cli_usage_try(argv[0]);
-        }
+    compare_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        compare_option_apply(&request, c, optarg);
     }
-    if (quiet)
-        progress = false;
+    const char *format_a = request.format_a, *format_b = request.format_b, *cache = request.cache;
+    bool image_opts = shared.image_opts, strict = request.strict, force_share = shared.force_share;
+    bool quiet = shared.quiet, progress = shared.progress && !quiet;
     if (optind != argc - 2)
         return cli_usage_error(argv[0], "Expecting two image file names");
     a.name = argv[optind];
