@@ -1,24 +1,23 @@
 /* convert.c — qemu-img convert: sources concatenated into a sparse target (spec/architecture.md §Command line). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
 #include "../util/report.h"
 
+/* convert's own long-only options. */
 enum {
-    CONVERT_OPTION_IMAGE_OPTS = 256,
-    CONVERT_OPTION_TARGET_IMAGE_OPTS,
+    CONVERT_OPTION_TARGET_IMAGE_OPTS = CLI_ARGUMENT_FIRST_OWN,
     CONVERT_OPTION_BITMAPS,
     CONVERT_OPTION_SKIP_BROKEN,
     CONVERT_OPTION_SALVAGE,
     CONVERT_OPTION_TARGET_IS_ZERO,
-    CONVERT_OPTION_OBJECT,
 };
 
 enum {
@@ -574,141 +573,148 @@ cleanup:
 
 /* ---- setup ---- */
 
+/* The options of convert, in qemu-img's order: -f, -T, -O, -t, -F and the others that name the
+ * source's or the target's settings are convert's own. */
+static void convert_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "convert", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add(a, "source-format", required_argument, 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "source-cache", required_argument, 'T');
+    cli_arguments_add(a, "snapshot", required_argument, 'l');
+    cli_arguments_add_long(a, "bitmaps", no_argument, CONVERT_OPTION_BITMAPS);
+    cli_arguments_add_long(a, "skip-broken-bitmaps", no_argument, CONVERT_OPTION_SKIP_BROKEN);
+    cli_arguments_add_long(a, "salvage", no_argument, CONVERT_OPTION_SALVAGE);
+    cli_arguments_add(a, "target-format", required_argument, 'O');
+    cli_arguments_add_long(a, "target-image-opts", no_argument, CONVERT_OPTION_TARGET_IMAGE_OPTS);
+    cli_arguments_add(a, "target-format-options", required_argument, 'o');
+    cli_arguments_add(a, "target-cache", required_argument, 't');
+    cli_arguments_add(a, "backing", required_argument, 'b');
+    cli_arguments_add_short(a, 'B', required_argument);
+    cli_arguments_add(a, "backing-format", required_argument, 'F');
+    cli_arguments_add(a, "sparse-size", required_argument, 'S');
+    cli_arguments_add(a, "no-create", no_argument, 'n');
+    cli_arguments_add_long(a, "target-is-zero", no_argument, CONVERT_OPTION_TARGET_IS_ZERO);
+    cli_arguments_add_short(a, 'c', no_argument);
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add(a, "rate-limit", required_argument, 'r');
+    cli_arguments_add(a, "parallel", required_argument, 'm');
+    cli_arguments_add(a, "oob-writes", no_argument, 'W');
+    cli_arguments_add(a, "copy-range-offloading", no_argument, 'C');
+    cli_arguments_add_shared(a, CLI_SHARED_PROGRESS, "progress", 'p');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* Takes -S SIZE (a multiple of the sector up to the largest buffer, 0 disables detection); 0, or -1
+ * (reported). */
+static int convert_sparse_size_apply(convert_options *options, const char *text)
+{
+    int64_t value;
+    if (cli_size_argument("buffer size for sparse output", text, 0, INT64_MAX, &value) < 0)
+        return -1;
+    if (value % CONVERT_SECTOR != 0 || value / CONVERT_SECTOR > CONVERT_BUFFER_SECTORS_MAX) {
+        cli_error("Invalid buffer size for sparse output specified. Valid sizes are multiples of %d up to "
+                  "%d. Select 0 to disable sparse detection (fully allocates output).",
+                  CONVERT_SECTOR, CONVERT_BUFFER_SECTORS_MAX * CONVERT_SECTOR);
+        return -1;
+    }
+    options->min_sparse = value / CONVERT_SECTOR;
+    options->explicit_sparse = true;
+    return 0;
+}
+
+/* Takes one of convert's own options without an argument; false when c is not one of them. */
+static bool convert_flag_apply(convert_options *options, int c)
+{
+    switch (c) {
+    case CONVERT_OPTION_BITMAPS:
+        options->bitmaps = true;
+        return true;
+    case CONVERT_OPTION_SKIP_BROKEN:
+        options->skip_broken_bitmaps = true;
+        return true;
+    case CONVERT_OPTION_SALVAGE:
+        options->salvage = true;
+        return true;
+    case CONVERT_OPTION_TARGET_IMAGE_OPTS:
+        options->target_image_opts = true;
+        return true;
+    case 'n':
+        options->skip_create = true;
+        return true;
+    case CONVERT_OPTION_TARGET_IS_ZERO:
+        options->target_is_zero = true;
+        return true;
+    case 'c':
+        options->compressed = true;
+        return true;
+    case 'W':
+        options->in_order = false;
+        return true;
+    case 'C':
+        options->copy_range = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Takes one of convert's own options with argument text; 0, or -1 (reported). */
+static int convert_value_apply(convert_options *options, int c, const char *text)
+{
+    switch (c) {
+    case 'f':
+        options->source_format = text;
+        return 0;
+    case 'T':
+        options->source_cache = text;
+        return 0;
+    case 'l':
+        return cli_snapshot_spec_parse(&options->snapshot, text);
+    case 'O':
+        options->target_format = text;
+        return 0;
+    case 'o':
+        return cli_options_accumulate(&options->create_options, text);
+    case 't':
+        options->target_cache = text;
+        return 0;
+    case 'b':
+    case 'B':
+        options->backing_file = text;
+        return 0;
+    case 'F':
+        options->backing_format = text;
+        return 0;
+    case 'S':
+        return convert_sparse_size_apply(options, text);
+    case 'r':
+        return cli_size_argument("rate limit", text, 0, INT64_MAX, &options->rate_limit);
+    default: /* 'm' */
+        return cli_number_argument("number of coroutines", text, 1, CONVERT_PARALLEL_MAX, &options->parallel);
+    }
+}
+
 /* Parses the command line into options; returns 0, 1 when the command should exit with status 1
  * (message printed), or 2 after --help. */
 static int convert_options_parse(convert_options *options, int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"source-format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, CONVERT_OPTION_IMAGE_OPTS},
-        {"source-cache", required_argument, NULL, 'T'},
-        {"snapshot", required_argument, NULL, 'l'},
-        {"bitmaps", no_argument, NULL, CONVERT_OPTION_BITMAPS},
-        {"skip-broken-bitmaps", no_argument, NULL, CONVERT_OPTION_SKIP_BROKEN},
-        {"salvage", no_argument, NULL, CONVERT_OPTION_SALVAGE},
-        {"target-format", required_argument, NULL, 'O'},
-        {"target-image-opts", no_argument, NULL, CONVERT_OPTION_TARGET_IMAGE_OPTS},
-        {"target-format-options", required_argument, NULL, 'o'},
-        {"target-cache", required_argument, NULL, 't'},
-        {"backing", required_argument, NULL, 'b'},
-        {"backing-format", required_argument, NULL, 'F'},
-        {"sparse-size", required_argument, NULL, 'S'},
-        {"no-create", no_argument, NULL, 'n'},
-        {"target-is-zero", no_argument, NULL, CONVERT_OPTION_TARGET_IS_ZERO},
-        {"force-share", no_argument, NULL, 'U'},
-        {"rate-limit", required_argument, NULL, 'r'},
-        {"parallel", required_argument, NULL, 'm'},
-        {"oob-writes", no_argument, NULL, 'W'},
-        {"copy-range-offloading", no_argument, NULL, 'C'},
-        {"progress", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, CONVERT_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "hf:O:b:B:CcF:o:l:S:pt:T:nm:WUr:q", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("convert");
-            return 2;
-        case 'f':
-            options->source_format = optarg;
-            break;
-        case CONVERT_OPTION_IMAGE_OPTS:
-            options->image_opts = true;
-            break;
-        case 'T':
-            options->source_cache = optarg;
-            break;
-        case 'l':
-            if (cli_snapshot_spec_parse(&options->snapshot, optarg) < 0)
-                return 1;
-            break;
-        case CONVERT_OPTION_BITMAPS:
-            options->bitmaps = true;
-            break;
-        case CONVERT_OPTION_SKIP_BROKEN:
-            options->skip_broken_bitmaps = true;
-            break;
-        case CONVERT_OPTION_SALVAGE:
-            options->salvage = true;
-            break;
-        case 'O':
-            options->target_format = optarg;
-            break;
-        case CONVERT_OPTION_TARGET_IMAGE_OPTS:
-            options->target_image_opts = true;
-            break;
-        case 'o':
-            if (cli_options_accumulate(&options->create_options, optarg) < 0)
-                return 1;
-            break;
-        case 't':
-            options->target_cache = optarg;
-            break;
-        case 'b':
-        case 'B':
-            options->backing_file = optarg;
-            break;
-        case 'F':
-            options->backing_format = optarg;
-            break;
-        case 'S': {
-            int64_t value;
-            if (cli_size_argument("buffer size for sparse output", optarg, 0, INT64_MAX, &value) < 0)
-                return 1;
-            if (value % CONVERT_SECTOR != 0 || value / CONVERT_SECTOR > CONVERT_BUFFER_SECTORS_MAX) {
-                cli_error("Invalid buffer size for sparse output specified. Valid sizes are multiples of %d up to "
-                          "%d. Select 0 to disable sparse detection (fully allocates output).",
-                          CONVERT_SECTOR, CONVERT_BUFFER_SECTORS_MAX * CONVERT_SECTOR);
-                return 1;
-            }
-            options->min_sparse = value / CONVERT_SECTOR;
-            options->explicit_sparse = true;
-            break;
-        }
-        case 'n':
-            options->skip_create = true;
-            break;
-        case CONVERT_OPTION_TARGET_IS_ZERO:
-            options->target_is_zero = true;
-            break;
-        case 'c':
-            options->compressed = true;
-            break;
-        case 'U':
-            options->force_share = true;
-            break;
-        case 'r':
-            if (cli_size_argument("rate limit", optarg, 0, INT64_MAX, &options->rate_limit) < 0)
-                return 1;
-            break;
-        case 'm':
-            if (cli_number_argument("number of coroutines", optarg, 1, CONVERT_PARALLEL_MAX, &options->parallel) < 0)
-                return 1;
-            break;
-        case 'W':
-            options->in_order = false;
-            break;
-        case 'C':
-            options->copy_range = true;
-            break;
-        case 'p':
-            options->progress = true;
-            break;
-        case 'q':
-            options->quiet = true;
-            break;
-        case CONVERT_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            cli_usage_try(argv[0]);
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int c, exit_code = 0;
+    convert_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code == 0 ? 2 : 1;
+        if (!convert_flag_apply(options, c) && convert_value_apply(options, c, optarg) < 0)
             return 1;
-        }
     }
+    options->image_opts = shared.image_opts;
+    options->force_share = shared.force_share;
+    options->progress = shared.progress;
+    options->quiet = shared.quiet;
     return 0;
 }
 
