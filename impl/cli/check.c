@@ -1,7 +1,6 @@
 /* check.c — `qemu-img check`: consistency check and repair, with qemu-img's summary and exit codes
  * (0 clean, 1 check failed, 2 corruptions, 3 leaks only, 63 unsupported) (spec/architecture.md §Command line). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
