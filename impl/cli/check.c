@@ -99,6 +99,8 @@ static int check_repair_parse(const char *argv0, const char *text, int *fix)
     return 0;
 }
 
+/* `qemu-img check [-f FMT|--image-opts] [-T CACHE] [-r leaks|all] [-U] [--output=human|json] [-q] FILE`:
+ * checks (and repairs) FILE; returns 0, 1, 2, 3 or 63 as qemu-img does. */
 int cli_command_check(int argc, char **argv)
 {
     cli_arguments arguments;

@@ -106,6 +106,8 @@ static int create_option_apply(create_request *request, int c, const char *text)
     }
 }
 
+/* `qemu-img create [-f FMT] [-o OPTIONS] [-b BACKING [-B BACKING_FMT] [-u]] [-q] FILE [SIZE]`: creates
+ * FILE, or prints the format's options for "-o help". Returns the exit code. */
 int cli_command_create(int argc, char **argv)
 {
     cli_arguments arguments;

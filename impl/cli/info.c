@@ -97,6 +97,8 @@ static void info_arguments_build(cli_arguments *a)
     cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
 }
 
+/* `qemu-img info [-f FMT|--image-opts] [--backing-chain] [-t CACHE] [-U] [--limits] [--output=human|json]
+ * FILE`: describes FILE (and its backing chain). Returns 0 or 1. */
 int cli_command_info(int argc, char **argv)
 {
     cli_arguments arguments;

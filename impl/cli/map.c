@@ -111,6 +111,8 @@ static void map_arguments_build(cli_arguments *a)
     cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
 }
 
+/* `qemu-img map [-f FMT|--image-opts] [-s START] [-l LENGTH] [-U] [--output=human|json] FILE`: prints the
+ * allocation of FILE's ranges. Returns 0 or 1. */
 int cli_command_map(int argc, char **argv)
 {
     cli_arguments arguments;

@@ -49,6 +49,8 @@ static int measure_option_apply(measure_request *request, int c, const char *tex
     }
 }
 
+/* `qemu-img measure [-O FMT] [-o OPTIONS] [--output=human|json] (--size N | [-f FMT|--image-opts] [-l SNAPSHOT]
+ * [-U] FILE)`: prints the sizes an image of FMT needs. Returns 0 or 1. */
 int cli_command_measure(int argc, char **argv)
 {
     cli_arguments arguments;

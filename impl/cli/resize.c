@@ -73,6 +73,8 @@ static int resize_option_apply(resize_request *request, int c, int argc, char **
     return 0;
 }
 
+/* `qemu-img resize [-f FMT|--image-opts] [--preallocation=MODE] [--shrink] [-q] FILE [+|-]SIZE`: changes
+ * FILE's virtual size. Returns 0 or 1. */
 int cli_command_resize(int argc, char **argv)
 {
     cli_arguments arguments;
