@@ -3,13 +3,15 @@
 # per command (valid and invalid) and reports any difference in stdout, stderr, exit code or resulting
 # files (spec/architecture.md §Command line, §Tests).
 #
-# Usage: tools/cli_argv_sweep.py BEFORE AFTER [--only info,map] [--random N] [--seed S] [--show N]
+# Usage: tools/cli_argv_sweep.py BEFORE AFTER [--only info,map] [--random N] [--seed S] [--show N] [--json FILE]
+# (AFTER may be the qemu-img 10.2 oracle, to list where the product differs from it.)
 # Each argv runs in the same scratch directory for both binaries, laid anew from one template of small
 # images made by BEFORE, with the wall clock frozen (an LD_PRELOAD shim) so that snapshot dates and
 # bench timings do not differ between runs.
 import argparse
 import hashlib
 import itertools
+import json
 import os
 import random
 import shutil
@@ -263,6 +265,13 @@ def outcome(binary, argv, template, scratch, env):
     return result + (directory_digest(scratch),)
 
 
+def outcome_describe(result):
+    """An outcome as JSON can hold it."""
+    rc, stdout, stderr, files = result
+    return {"rc": rc, "stdout": stdout.decode(errors="replace"), "stderr": stderr.decode(errors="replace"),
+            "files": files}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("before")
@@ -271,6 +280,7 @@ def main():
     parser.add_argument("--random", type=int, default=150)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--show", type=int, default=5, help="differences printed per command")
+    parser.add_argument("--json", help="write every difference (argv, both outcomes) to this file")
     args = parser.parse_args()
     before, after = os.path.abspath(args.before), os.path.abspath(args.after)
     work = tempfile.mkdtemp(prefix="cli_sweep_")
@@ -280,6 +290,7 @@ def main():
     scratch = os.path.join(work, "run")
     commands = [c for c in COMMANDS if not args.only or c in args.only.split(",")]
     total = differences = 0
+    recorded = []
     for command in commands:
         spec = COMMANDS[command]
         rng = random.Random(f"{args.seed}:{command}")
@@ -292,12 +303,16 @@ def main():
             count += 1
             if a != b:
                 differences += 1
+                recorded.append({"argv": full, "before": outcome_describe(a), "after": outcome_describe(b)})
                 if count and differences <= args.show * len(commands):
                     files = sorted(n for n in set(a[3]) | set(b[3]) if a[3].get(n) != b[3].get(n))
                     print(f"DIFF {full!r}\n  before: {a[:3]} files {files}\n  after:  {b[:3]}")
         total += count
         print(f"{command}: {count} argvs")
     shutil.rmtree(work)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(recorded, f, indent=1)
     print(f"total {total} argvs, {differences} differences")
     return 1 if differences else 0
 
