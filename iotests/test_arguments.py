@@ -274,3 +274,30 @@ def test_parser_help_wins_over_later_options(qimg):
     assert p.stdout.startswith("Usage:\n  qemu-img convert [-f SRC_FMT | --image-opts] [-T SRC_CACHE]\n") and p.stderr == ""
     p = qimg.ok("map", "-h", "--output=xml")
     assert p.stdout.startswith("Usage:\n  qemu-img map ") and p.stderr == ""
+
+
+# measure also spells -f, --image-opts and -o as --source-format, --source-image-opts and
+# --target-format-options, and lists its long options in this order (qemu-img 10.2.2).
+@pytest.mark.parametrize("args, returncode, stdout, stderr", [
+    (["measure", "--o", "x"], 1, "",
+     "qemu-img measure: option '--o' is ambiguous; possibilities: '--options' '--output' '--object'\n"
+     + try_help("measure")),
+    (["measure", "--s", "x"], 1, "",
+     "qemu-img measure: option '--s' is ambiguous; possibilities: '--source-format' '--source-image-opts' "
+     "'--snapshot' '--size'\n" + try_help("measure")),
+    (["measure", "--t", "x"], 1, "",
+     "qemu-img measure: option '--t' is ambiguous; possibilities: '--target-format' '--target-format-options'\n"
+     + try_help("measure")),
+    (["measure", "-O", "qcow2", "--target-format-options", "cluster_size=2M", "--size", "1M"], 0,
+     "required size: 10485760\nfully allocated size: 12582912\n", ""),
+    (["measure", "--source-format", "raw", "--source-image-opts", "driver=raw,file.filename=f.img"], 1, "",
+     "qemu-img: --image-opts and --format are mutually exclusive\n"),
+    (["measure", "--source-format", "raw", "--size", "1M"], 1, "",
+     "qemu-img: --image-opts, -f, and -l require a filename argument.\n"),
+    (["measure", "--source-image-opts", "--size", "1M"], 1, "",
+     "qemu-img: --image-opts, -f, and -l require a filename argument.\n"),
+])
+def test_measure_long_spellings(qimg, args, returncode, stdout, stderr):
+    parser_images(qimg)
+    p = qimg.run(*args)
+    assert (p.returncode, p.stdout, p.stderr) == (returncode, stdout, stderr)

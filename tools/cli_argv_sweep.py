@@ -50,7 +50,9 @@ COMMANDS = {
                   ["if=f.img", "of=o.img", "extra"], ["bs=x", "if=f.img", "of=o.img"]]),
     "measure": dict(
         options=[("h", "help", None), ("O", "target-format", FORMATS), ("f", "format", FORMATS),
-                 (None, "image-opts", None), ("o", "options", ["cluster_size=64k", "help", "bogus=1"]),
+                 (None, "source-format", FORMATS), (None, "image-opts", None), (None, "source-image-opts", None),
+                 ("o", "options", ["cluster_size=64k", "help", "bogus=1"]),
+                 (None, "target-format-options", ["cluster_size=64k", "help"]),
                  ("l", "snapshot", ["snap1", "snapshot.id=1", "snapshot.bogus=1"])] + OBJECT +
                 [(None, "output", OUTPUTS), ("s", "size", ["1M", "-1", "junk"]), ("U", "force-share", None)],
         operands=[["f.img"], ["s.qcow2"], [], ["f.img", "q.qcow2"]]),

@@ -93,6 +93,15 @@ void cli_arguments_add_long(cli_arguments *a, const char *long_name, int has_arg
     cli_arguments_long_append(a, long_name, has_arg, value, -1);
 }
 
+void cli_arguments_add_alias(cli_arguments *a, const char *long_name, int letter)
+{
+    const char *found = strchr(a->short_options, letter);
+    if (letter <= 0 || letter >= 128 || found == NULL)
+        abort();
+    int has_arg = found[1] == ':' ? required_argument : no_argument;
+    cli_arguments_long_append(a, long_name, has_arg, letter, a->shared_by_letter[letter] - 1);
+}
+
 void cli_arguments_add_short(cli_arguments *a, int letter, int has_arg)
 {
     cli_arguments_short_append(a, letter, has_arg);

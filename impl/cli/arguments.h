@@ -65,6 +65,10 @@ int cli_arguments_add(cli_arguments *a, const char *long_name, int has_arg, int 
  * CLI_ARGUMENT_FIRST_OWN, unique in the command), which cli_arguments_next returns for it. */
 void cli_arguments_add_long(cli_arguments *a, const char *long_name, int has_arg, int value);
 
+/* Adds long_name as a second long form of the option already added under letter (shared or the
+ * command's own); getopt treats it as that option. */
+void cli_arguments_add_alias(cli_arguments *a, const char *long_name, int letter);
+
 /* Adds a short option the command takes with no long form. */
 void cli_arguments_add_short(cli_arguments *a, int letter, int has_arg);
 

@@ -17,18 +17,22 @@ typedef struct measure_request {
     int64_t size; /* -1: not given */
 } measure_request;
 
-/* The options of measure, in qemu-img's order. */
+/* The options of measure, in qemu-img's order (the one its ambiguous abbreviations list); the
+ * source-* and target-format-options long names are other spellings of -f, --image-opts and -o. */
 static void measure_arguments_build(cli_arguments *a)
 {
     cli_arguments_init(a, "measure", false);
     cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
     cli_arguments_add(a, "target-format", required_argument, 'O');
-    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
-    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
     cli_arguments_add(a, "options", required_argument, 'o');
+    cli_arguments_add_alias(a, "target-format-options", 'o');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "source-format", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "source-image-opts", 0);
     cli_arguments_add(a, "snapshot", required_argument, 'l');
-    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
     cli_arguments_add_shared(a, CLI_SHARED_OUTPUT, "output", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
     cli_arguments_add(a, "size", required_argument, 's');
     cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
 }
