@@ -53,6 +53,111 @@ static int measure_option_apply(measure_request *request, int c, const char *tex
     }
 }
 
+/* Picks the file name among the operands and checks it against --size, -f, --image-opts and -l;
+ * *filename is NULL when measuring by size. Returns 0, or -1 (reported). */
+static int measure_operands_check(const measure_request *request, const cli_shared_values *shared, int argc,
+                                  char **argv, const char **filename)
+{
+    *filename = NULL;
+    if (argc - optind > 1) {
+        cli_error("At most one filename argument is allowed.");
+        return -1;
+    }
+    if (argc - optind == 1)
+        *filename = argv[optind];
+    if (!*filename && (shared->image_opts || shared->format || cli_snapshot_spec_given(&request->snapshot))) {
+        cli_error("--image-opts, -f, and -l require a filename argument.");
+        return -1;
+    }
+    if (*filename && request->size != -1) {
+        cli_error("--size N cannot be used together with a filename.");
+        return -1;
+    }
+    if (!*filename && request->size == -1) {
+        cli_error("Either --size N or one filename must be specified.");
+        return -1;
+    }
+    return 0;
+}
+
+/* The driver of the target format, which must be able to create images; NULL (reported) otherwise. */
+static const block_driver *measure_driver_find(const char *out_format)
+{
+    const block_driver *driver = block_driver_find(out_format);
+    if (driver == NULL) {
+        cli_error("Unknown file format '%s'", out_format);
+        return NULL;
+    }
+    if (driver->create_options == NULL) {
+        cli_error("Format driver '%s' does not support image creation", driver->format_name);
+        return NULL;
+    }
+    return driver;
+}
+
+/* Parses the -o text against the creation options of driver (and the protocol's) into *opts, with
+ * the --size value as "size". Returns 0, or -1 (reported; *opts is freed). */
+static int measure_options_build(const block_driver *driver, const measure_request *request, option_list *opts)
+{
+    option_desc_list descs = {0};
+    error *err = NULL;
+    int ret = 0;
+    option_desc_list_append(&descs, driver->create_options);
+    option_desc_list_append(&descs, block_driver_find_protocol("")->create_options);
+    if (request->options && (option_list_parse(opts, request->options, NULL, &err) < 0 ||
+                             option_list_validate(opts, &descs, &err) < 0)) {
+        cli_error_report(err, NULL);
+        cli_error("Invalid options for file format '%s'", request->out_format);
+        option_list_free(opts);
+        ret = -1;
+    } else if (request->size != -1) {
+        char text[32];
+        snprintf(text, sizeof(text), "%lld", (long long)request->size);
+        option_list_set(opts, "size", text);
+    }
+    option_desc_list_free(&descs);
+    return ret;
+}
+
+/* Asks driver how large an image of the options (and of the source in, or of size bytes) gets.
+ * Returns 0, or -1 (reported). */
+static int measure_compute(const block_driver *driver, option_list *opts, block_node *in, int64_t size,
+                           measure_result *result)
+{
+    error *err = NULL;
+    memset(result, 0, sizeof(*result));
+    if (driver->measure == NULL) {
+        cli_error("Block driver '%s' does not support size measurement", driver->format_name);
+        return -1;
+    }
+    if (driver->measure(opts, in, size != -1 ? (uint64_t)size : 0, result, &err) < 0) {
+        cli_error_report(err, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Prints result as qemu-img does, human or JSON. */
+static void measure_result_print(const measure_result *result, bool json)
+{
+    if (json) {
+        json_value *o = json_object_new();
+        json_object_set_uint(o, "required", result->required);
+        json_object_set_uint(o, "fully-allocated", result->fully_allocated);
+        if (result->has_bitmaps)
+            json_object_set_uint(o, "bitmaps", result->bitmaps);
+        char *text = json_print_pretty(o);
+        printf("%s\n", text);
+        free(text);
+        json_free(o);
+    } else {
+        printf("required size: %llu\n", (unsigned long long)result->required);
+        printf("fully allocated size: %llu\n", (unsigned long long)result->fully_allocated);
+        if (result->has_bitmaps)
+            printf("bitmaps size: %llu\n", (unsigned long long)result->bitmaps);
+    }
+}
+
 /* `qemu-img measure [-O FMT] [-o OPTIONS] [--output=human|json] (--size N | [-f FMT|--image-opts] [-l SNAPSHOT]
  * [-U] FILE)`: prints the sizes an image of FMT needs. Returns 0 or 1. */
 int cli_command_measure(int argc, char **argv)
@@ -60,8 +165,11 @@ int cli_command_measure(int argc, char **argv)
     cli_arguments arguments;
     cli_shared_values shared = {0};
     measure_request request = {.out_format = "raw", .size = -1};
-    int ret = 1;
+    option_list opts = {0};
+    measure_result result;
+    const char *filename;
     block_node *in = NULL;
+    int ret = 1;
     int c;
     measure_arguments_build(&arguments);
     while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &ret)) != CLI_ARGUMENTS_END) {
@@ -73,98 +181,25 @@ int cli_command_measure(int argc, char **argv)
         }
     }
     ret = 1;
-    const char *format = shared.format, *out_format = request.out_format;
-    bool image_opts = shared.image_opts, force_share = shared.force_share, json = shared.json;
-    const char *options = request.options;
-    int64_t size = request.size;
-    const char *filename = NULL;
-    if (argc - optind > 1) {
-        cli_error("At most one filename argument is allowed.");
+    if (measure_operands_check(&request, &shared, argc, argv, &filename) < 0)
         goto cleanup;
-    } else if (argc - optind == 1) {
-        filename = argv[optind];
-    }
-    if (!filename && (image_opts || format || cli_snapshot_spec_given(&request.snapshot))) {
-        cli_error("--image-opts, -f, and -l require a filename argument.");
-        goto cleanup;
-    }
-    if (filename && size != -1) {
-        cli_error("--size N cannot be used together with a filename.");
-        goto cleanup;
-    }
-    if (!filename && size == -1) {
-        cli_error("Either --size N or one filename must be specified.");
-        goto cleanup;
-    }
     if (filename) {
-        in = cli_image_open(filename, format, image_opts, force_share ? BLOCK_OPEN_FORCE_SHARE : 0, NULL, false);
+        int flags = shared.force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
+        in = cli_image_open(filename, shared.format, shared.image_opts, flags, NULL, false);
         if (in == NULL)
             goto cleanup;
         if (cli_snapshot_spec_given(&request.snapshot) && cli_snapshot_spec_load(&request.snapshot, in) < 0)
             goto cleanup;
     }
-    const block_driver *driver = block_driver_find(out_format);
-    if (driver == NULL) {
-        cli_error("Unknown file format '%s'", out_format);
+    const block_driver *driver = measure_driver_find(request.out_format);
+    if (driver == NULL || measure_options_build(driver, &request, &opts) < 0)
         goto cleanup;
-    }
-    if (driver->create_options == NULL) {
-        cli_error("Format driver '%s' does not support image creation", driver->format_name);
+    if (measure_compute(driver, &opts, in, request.size, &result) < 0)
         goto cleanup;
-    }
-    option_desc_list descs = {0};
-    option_desc_list_append(&descs, driver->create_options);
-    option_desc_list_append(&descs, block_driver_find_protocol("")->create_options);
-    option_list opts = {0};
-    error *err = NULL;
-    if (options && (option_list_parse(&opts, options, NULL, &err) < 0 ||
-                    option_list_validate(&opts, &descs, &err) < 0)) {
-        cli_error_report(err, NULL);
-        cli_error("Invalid options for file format '%s'", out_format);
-        option_list_free(&opts);
-        option_desc_list_free(&descs);
-        goto cleanup;
-    }
-    option_desc_list_free(&descs);
-    if (size != -1) {
-        char text[32];
-        snprintf(text, sizeof(text), "%lld", (long long)size);
-        option_list_set(&opts, "size", text);
-    }
-    measure_result result;
-    memset(&result, 0, sizeof(result));
-    if (driver->measure == NULL) {
-        cli_error("Block driver '%s' does not support size measurement", driver->format_name);
-        option_list_free(&opts);
-        goto cleanup;
-    }
-    uint64_t measure_size = 0;
-    if (size != -1)
-        measure_size = (uint64_t)size;
-    if (driver->measure(&opts, in, measure_size, &result, &err) < 0) {
-        cli_error_report(err, NULL);
-        option_list_free(&opts);
-        goto cleanup;
-    }
-    option_list_free(&opts);
-    if (json) {
-        json_value *o = json_object_new();
-        json_object_set_uint(o, "required", result.required);
-        json_object_set_uint(o, "fully-allocated", result.fully_allocated);
-        if (result.has_bitmaps)
-            json_object_set_uint(o, "bitmaps", result.bitmaps);
-        char *text = json_print_pretty(o);
-        printf("%s\n", text);
-        free(text);
-        json_free(o);
-    } else {
-        printf("required size: %llu\n", (unsigned long long)result.required);
-        printf("fully allocated size: %llu\n", (unsigned long long)result.fully_allocated);
-        if (result.has_bitmaps)
-            printf("bitmaps size: %llu\n", (unsigned long long)result.bitmaps);
-    }
+    measure_result_print(&result, shared.json);
     ret = 0;
 cleanup:
+    option_list_free(&opts);
     block_node_close(in);
     free(request.options);
     cli_snapshot_spec_free(&request.snapshot);
