@@ -846,6 +846,207 @@ static block_node *convert_target_open(const char *filename, const char *format,
     return node;
 }
 
+/* The checks made before anything is opened: refused combinations, "-o help", a missing file name and
+ * the source cache mode (after filling in the default target format). Returns -1 to go on, or the exit
+ * code when the command is finished (message printed). */
+static int convert_request_check(convert_options *options, int argc, char **argv)
+{
+    if (options->target_format == NULL && !options->target_image_opts)
+        options->target_format = "raw";
+    if (convert_options_check(options) < 0)
+        return 1;
+    int source_count = argc - optind - 1;
+    const char *target_name = source_count >= 1 ? argv[argc - 1] : NULL;
+    if (options->create_options && option_text_has_help(options->create_options)) {
+        if (options->target_format)
+            return cli_options_help_print(target_name, options->target_format);
+        cli_error("Option help requires a format be specified");
+        return 1;
+    }
+    if (source_count < 1) {
+        cli_error("Must specify image file name");
+        return 1;
+    }
+    int source_cache_flags;
+    if (block_cache_mode_parse(options->source_cache, &source_cache_flags, NULL) < 0) {
+        cli_error("Invalid source cache option: %s", options->source_cache);
+        return 1;
+    }
+    return -1;
+}
+
+/* Prepares the creation of the target (sized to the sources' total) into *plan; *backing_from_options
+ * is the backing_file the -o options set, or NULL. Returns 0, or -1 (reported). */
+static int convert_target_prepare(block_create_plan *plan, const convert_job *job, const convert_options *options,
+                                  const char *target_name, const char **backing_from_options)
+{
+    /* A size given with -o is overridden by the sources' total, as qemu does. */
+    bool user_size = convert_option_text_has(options->create_options, "size");
+    uint64_t size = job->total_sectors * CONVERT_SECTOR;
+    /* qemu reports a backing file without format only after its other checks: stand in a format
+     * for the preparation and take it out again. */
+    const char *backing_format = options->backing_format;
+    bool stand_in_format = false;
+    error *err = NULL;
+    if (backing_format == NULL && !convert_option_text_has(options->create_options, "backing_fmt") &&
+        (options->backing_file || convert_option_text_has(options->create_options, "backing_file")) &&
+        convert_format_has_option(options->target_format, "backing_fmt")) {
+        backing_format = "raw";
+        stand_in_format = true;
+    }
+    if (block_create_prepare(plan, target_name, options->target_format, options->backing_file, backing_format,
+                             options->create_options, user_size ? UINT64_MAX : size, true, &err) < 0) {
+        cli_error_report(err, NULL);
+        return -1;
+    }
+    if (stand_in_format)
+        option_list_remove(&plan->options, "backing_fmt");
+    if (user_size) {
+        char text[32];
+        snprintf(text, sizeof(text), "%" PRIu64, size);
+        option_list_set(&plan->options, "size", text);
+    }
+    *backing_from_options = option_list_get(&plan->options, "backing_file");
+    return 0;
+}
+
+/* Checks that compression fits the target's creation options. Returns 0, or -1 (reported). */
+static int convert_compression_check(const block_create_plan *plan)
+{
+    bool encryption = false;
+    const char *encryption_text = option_list_get(&plan->options, "encryption");
+    if (encryption_text)
+        option_value_parse_bool("encryption", encryption_text, &encryption, NULL);
+    const char *preallocation = option_list_get(&plan->options, "preallocation");
+    if (plan->driver->write_compressed == NULL) {
+        cli_error("Compression not supported for this file format");
+        return -1;
+    }
+    if (encryption || option_list_get(&plan->options, "encrypt.format")) {
+        cli_error("Compression and encryption not supported at the same time");
+        return -1;
+    }
+    if (preallocation && strcmp(preallocation, "off") != 0) {
+        cli_error("Compression and preallocation not supported at the same time");
+        return -1;
+    }
+    return 0;
+}
+
+/* The checks qemu makes once the sources are open and the target planned (backing file, compression,
+ * bitmaps). Returns -1 to go on, or the exit code (message printed; --target-is-zero with a backing
+ * file exits 0). */
+static int convert_target_check(const convert_job *job, const convert_options *options,
+                                const block_create_plan *plan, const char *backing_from_options)
+{
+    if (options->target_is_zero && job->target_has_backing) {
+        /* qemu reports this and still exits with status 0. */
+        cli_error("Cannot use --target-is-zero when the destination image has a backing file");
+        return 0;
+    }
+    if (job->source_count > 1 && job->target_has_backing) {
+        cli_error("Having a backing file for the target makes no sense when concatenating multiple input images");
+        return 1;
+    }
+    if (backing_from_options && option_list_get(&plan->options, "backing_fmt") == NULL) {
+        cli_error("Use of backing file requires explicit backing format");
+        return 1;
+    }
+    if (options->compressed && !options->skip_create && convert_compression_check(plan) < 0)
+        return 1;
+    if (options->bitmaps) {
+        if (job->source_count > 1) {
+            cli_error("Copying bitmaps only possible with single source");
+            return 1;
+        }
+        if (convert_bitmaps_check(job->sources[0].node, options->skip_broken_bitmaps) < 0)
+            return 1;
+    }
+    return -1;
+}
+
+/* Creates the target (unless -n) and opens it into job->target, checking that it takes what the
+ * options ask for. Returns 0, or -1 (reported). */
+static int convert_target_create_open(convert_job *job, const convert_options *options, block_create_plan *plan,
+                                      const char *target_name)
+{
+    error *err = NULL;
+    if (!options->skip_create && block_create_run(plan, &err) < 0) {
+        char *prefix = memory_printf("%s: error while converting %s: ", target_name, options->target_format);
+        cli_error_report(err, prefix);
+        free(prefix);
+        return -1;
+    }
+    int target_cache_flags;
+    if (block_cache_mode_parse(options->target_cache, &target_cache_flags, NULL) < 0) {
+        cli_error("Invalid cache option: %s", options->target_cache);
+        return -1;
+    }
+    /* qemu opens a sparse-writing target with discard=unmap. */
+    int target_flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_MAY_GROW | (options->min_sparse ? BLOCK_OPEN_UNMAP : 0);
+    if (options->skip_create)
+        job->target = cli_image_open(target_name, options->target_format, options->target_image_opts, target_flags,
+                                     options->target_cache, options->quiet);
+    else
+        job->target = convert_target_open(target_name, options->target_format, &plan->options, target_flags,
+                                          options->target_cache, options->quiet);
+    if (job->target == NULL)
+        return -1;
+    if (options->bitmaps && (job->target->driver->bitmap_add == NULL ||
+                             !block_node_supports_persistent_bitmaps(job->target))) {
+        cli_error("Format driver '%s' does not support bitmaps", job->target->driver->format_name);
+        return -1;
+    }
+    if (options->compressed && job->target->driver->write_compressed == NULL) {
+        cli_error("Compression not supported for this file format");
+        return -1;
+    }
+    return 0;
+}
+
+/* Fills in how the copy runs (alignment, sparseness, compression, zero initialisation), checking that
+ * an existing target (-n) is large enough. Returns 0, or -1 (reported). */
+static int convert_job_configure(convert_job *job, const convert_options *options)
+{
+    job->buffer_sectors = CONVERT_BUFFER_SECTORS;
+    uint64_t sparse_alignment = 1;
+    while (sparse_alignment * 2 <= (uint64_t)options->min_sparse)
+        sparse_alignment *= 2;
+    if (options->min_sparse == 0)
+        sparse_alignment = 0;
+    uint64_t target_alignment = job->target->request_alignment ? job->target->request_alignment : 1;
+    target_alignment = (target_alignment + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+    job->alignment = sparse_alignment > target_alignment ? sparse_alignment : target_alignment;
+    if (options->skip_create) {
+        int64_t length = block_node_length(job->target);
+        if (length < 0) {
+            cli_error("unable to get output image length: %s", strerror(EIO));
+            return -1;
+        }
+        if (((uint64_t)length + CONVERT_SECTOR - 1) / CONVERT_SECTOR < job->total_sectors) {
+            cli_error("output file is smaller than input file");
+            return -1;
+        }
+    }
+    job->target_backing_sectors = -1;
+    if (job->target_has_backing && !options->skip_create && job->target->backing) {
+        int64_t length = block_node_length(job->target->backing);
+        if (length >= 0)
+            job->target_backing_sectors = (length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+    }
+    job->compressed = options->compressed || block_node_needs_compressed_writes(job->target);
+    job->cluster_sectors = convert_node_cluster_size_get(job->target) / CONVERT_SECTOR;
+    job->copy_range = options->copy_range;
+    job->salvage = options->salvage;
+    job->quiet = options->quiet;
+    job->min_sparse = (uint64_t)options->min_sparse;
+    job->rate_limit = (uint64_t)options->rate_limit;
+    job->has_zero_init = options->target_is_zero;
+    if (!job->has_zero_init && !options->skip_create && job->min_sparse && !job->target_has_backing)
+        job->has_zero_init = block_node_has_zero_init(job->target);
+    return 0;
+}
+
 /* qemu-img convert [options] SRC_FILE [SRC_FILE2...] TGT_FILE. Returns 0 on success, 1 on failure. */
 int cli_command_convert(int argc, char **argv)
 {
@@ -860,7 +1061,6 @@ int cli_command_convert(int argc, char **argv)
     block_create_plan plan;
     bool plan_ready = false;
     bool progress_started = false;
-    error *err = NULL;
     int ret = 1;
 
     memset(&plan, 0, sizeof(plan));
@@ -869,190 +1069,33 @@ int cli_command_convert(int argc, char **argv)
         ret = parsed == 2 ? 0 : 1;
         goto cleanup;
     }
-    if (options.target_format == NULL && !options.target_image_opts)
-        options.target_format = "raw";
-    if (convert_options_check(&options) < 0)
+    if ((ret = convert_request_check(&options, argc, argv)) >= 0)
         goto cleanup;
-    int source_count = argc - optind - 1;
-    const char *target_name = source_count >= 1 ? argv[argc - 1] : NULL;
-    if (options.create_options && option_text_has_help(options.create_options)) {
-        if (options.target_format)
-            ret = cli_options_help_print(target_name, options.target_format);
-        else
-            cli_error("Option help requires a format be specified");
-        goto cleanup;
-    }
-    if (source_count < 1) {
-        cli_error("Must specify image file name");
-        goto cleanup;
-    }
-    int source_cache_flags;
-    if (block_cache_mode_parse(options.source_cache, &source_cache_flags, &err) < 0) {
-        error_free(err);
-        err = NULL;
-        cli_error("Invalid source cache option: %s", options.source_cache);
-        goto cleanup;
-    }
+    ret = 1;
+    const char *target_name = argv[argc - 1];
     if (options.quiet)
         options.progress = false;
     cli_progress_begin(options.progress);
     progress_started = true;
 
-    if (convert_sources_open(&job, &options, argv + optind, (size_t)source_count) < 0)
+    if (convert_sources_open(&job, &options, argv + optind, (size_t)(argc - optind - 1)) < 0)
         goto cleanup;
     if (convert_snapshot_load(&job, &options) < 0)
         goto cleanup;
-
-    const char *backing = options.backing_file;
     const char *backing_from_options = NULL;
     if (!options.skip_create) {
-        /* A size given with -o is overridden by the sources' total, as qemu does. */
-        bool user_size = convert_option_text_has(options.create_options, "size");
-        uint64_t size = job.total_sectors * CONVERT_SECTOR;
-        /* qemu reports a backing file without format only after its other checks: stand in a
-         * format for the preparation and take it out again. */
-        const char *backing_format = options.backing_format;
-        bool stand_in_format = false;
-        if (backing_format == NULL && !convert_option_text_has(options.create_options, "backing_fmt") &&
-            (options.backing_file || convert_option_text_has(options.create_options, "backing_file")) &&
-            convert_format_has_option(options.target_format, "backing_fmt")) {
-            backing_format = "raw";
-            stand_in_format = true;
-        }
-        if (block_create_prepare(&plan, target_name, options.target_format, options.backing_file, backing_format,
-                                 options.create_options, user_size ? UINT64_MAX : size, true, &err) < 0) {
-            cli_error_report(err, NULL);
-            err = NULL;
-            plan_ready = true;
-            goto cleanup;
-        }
         plan_ready = true;
-        if (stand_in_format)
-            option_list_remove(&plan.options, "backing_fmt");
-        if (user_size) {
-            char text[32];
-            snprintf(text, sizeof(text), "%" PRIu64, size);
-            option_list_set(&plan.options, "size", text);
-        }
-        backing_from_options = option_list_get(&plan.options, "backing_file");
-        if (backing_from_options)
-            backing = backing_from_options;
-    }
-    job.target_has_backing = backing != NULL;
-    if (options.target_is_zero && job.target_has_backing) {
-        /* qemu reports this and still exits with status 0. */
-        cli_error("Cannot use --target-is-zero when the destination image has a backing file");
-        ret = 0;
-        goto cleanup;
-    }
-    if (job.source_count > 1 && backing) {
-        cli_error("Having a backing file for the target makes no sense when concatenating multiple input images");
-        goto cleanup;
-    }
-    if (backing_from_options && option_list_get(&plan.options, "backing_fmt") == NULL) {
-        cli_error("Use of backing file requires explicit backing format");
-        goto cleanup;
-    }
-    if (options.compressed && !options.skip_create) {
-        bool encryption = false;
-        const char *encryption_text = option_list_get(&plan.options, "encryption");
-        if (encryption_text)
-            option_value_parse_bool("encryption", encryption_text, &encryption, NULL);
-        const char *preallocation = option_list_get(&plan.options, "preallocation");
-        if (plan.driver->write_compressed == NULL) {
-            cli_error("Compression not supported for this file format");
-            goto cleanup;
-        }
-        if (encryption || option_list_get(&plan.options, "encrypt.format")) {
-            cli_error("Compression and encryption not supported at the same time");
-            goto cleanup;
-        }
-        if (preallocation && strcmp(preallocation, "off") != 0) {
-            cli_error("Compression and preallocation not supported at the same time");
-            goto cleanup;
-        }
-    }
-    if (options.bitmaps) {
-        if (job.source_count > 1) {
-            cli_error("Copying bitmaps only possible with single source");
-            goto cleanup;
-        }
-        if (convert_bitmaps_check(job.sources[0].node, options.skip_broken_bitmaps) < 0)
+        if (convert_target_prepare(&plan, &job, &options, target_name, &backing_from_options) < 0)
             goto cleanup;
     }
-    if (!options.skip_create && block_create_run(&plan, &err) < 0) {
-        char *prefix = memory_printf("%s: error while converting %s: ", target_name, options.target_format);
-        cli_error_report(err, prefix);
-        err = NULL;
-        free(prefix);
+    job.target_has_backing = (backing_from_options ? backing_from_options : options.backing_file) != NULL;
+    if ((ret = convert_target_check(&job, &options, &plan, backing_from_options)) >= 0)
         goto cleanup;
-    }
-
-    int target_cache_flags;
-    if (block_cache_mode_parse(options.target_cache, &target_cache_flags, &err) < 0) {
-        error_free(err);
-        err = NULL;
-        cli_error("Invalid cache option: %s", options.target_cache);
+    ret = 1;
+    if (convert_target_create_open(&job, &options, &plan, target_name) < 0)
         goto cleanup;
-    }
-    /* qemu opens a sparse-writing target with discard=unmap. */
-    int target_flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_MAY_GROW | (options.min_sparse ? BLOCK_OPEN_UNMAP : 0);
-    if (options.skip_create)
-        job.target = cli_image_open(target_name, options.target_format, options.target_image_opts, target_flags,
-                                    options.target_cache, options.quiet);
-    else
-        job.target = convert_target_open(target_name, options.target_format, &plan.options, target_flags,
-                                             options.target_cache, options.quiet);
-    if (job.target == NULL)
+    if (convert_job_configure(&job, &options) < 0)
         goto cleanup;
-    if (options.bitmaps && (job.target->driver->bitmap_add == NULL ||
-                            !block_node_supports_persistent_bitmaps(job.target))) {
-        cli_error("Format driver '%s' does not support bitmaps", job.target->driver->format_name);
-        goto cleanup;
-    }
-    if (options.compressed && job.target->driver->write_compressed == NULL) {
-        cli_error("Compression not supported for this file format");
-        goto cleanup;
-    }
-
-    job.buffer_sectors = CONVERT_BUFFER_SECTORS;
-    uint64_t sparse_alignment = 1;
-    while (sparse_alignment * 2 <= (uint64_t)options.min_sparse)
-        sparse_alignment *= 2;
-    if (options.min_sparse == 0)
-        sparse_alignment = 0;
-    uint64_t target_alignment = job.target->request_alignment ? job.target->request_alignment : 1;
-    target_alignment = (target_alignment + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
-    job.alignment = sparse_alignment > target_alignment ? sparse_alignment : target_alignment;
-
-    if (options.skip_create) {
-        int64_t length = block_node_length(job.target);
-        if (length < 0) {
-            cli_error("unable to get output image length: %s", strerror(EIO));
-            goto cleanup;
-        }
-        if (((uint64_t)length + CONVERT_SECTOR - 1) / CONVERT_SECTOR < job.total_sectors) {
-            cli_error("output file is smaller than input file");
-            goto cleanup;
-        }
-    }
-    job.target_backing_sectors = -1;
-    if (job.target_has_backing && !options.skip_create && job.target->backing) {
-        int64_t length = block_node_length(job.target->backing);
-        if (length >= 0)
-            job.target_backing_sectors = (length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
-    }
-    job.compressed = options.compressed || block_node_needs_compressed_writes(job.target);
-    job.cluster_sectors = convert_node_cluster_size_get(job.target) / CONVERT_SECTOR;
-    job.copy_range = options.copy_range;
-    job.salvage = options.salvage;
-    job.quiet = options.quiet;
-    job.min_sparse = (uint64_t)options.min_sparse;
-    job.rate_limit = (uint64_t)options.rate_limit;
-    job.has_zero_init = options.target_is_zero;
-    if (!job.has_zero_init && !options.skip_create && job.min_sparse && !job.target_has_backing)
-        job.has_zero_init = block_node_has_zero_init(job.target);
-
     if (convert_job_run(&job, options.progress) < 0)
         goto cleanup;
     if (options.bitmaps && convert_bitmaps_copy(job.sources[0].node, job.target, options.skip_broken_bitmaps) < 0)
@@ -1071,7 +1114,6 @@ cleanup:
     free(job.sources);
     if (plan_ready)
         block_create_plan_free(&plan);
-    error_free(err);
     free(options.create_options);
     cli_snapshot_spec_free(&options.snapshot);
     return ret;
