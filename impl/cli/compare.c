@@ -245,6 +245,60 @@ static void compare_option_apply(compare_request *request, int c, const char *te
     }
 }
 
+/* Opens both images (a->name, b->name) as the options ask. Returns 0, or 2 (reported). */
+static int compare_images_open(const compare_request *request, const cli_shared_values *shared, compare_image *a,
+                               compare_image *b)
+{
+    int cache_flags;
+    if (block_cache_mode_parse(request->cache, &cache_flags, NULL) < 0) {
+        cli_error("Invalid source cache option: %s", request->cache);
+        return 2;
+    }
+    int flags = shared->force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
+    a->node = cli_image_open(a->name, request->format_a, shared->image_opts, flags, request->cache, shared->quiet);
+    if (a->node == NULL)
+        return 2;
+    b->node = cli_image_open(b->name, request->format_b, shared->image_opts, flags, request->cache, shared->quiet);
+    if (b->node == NULL)
+        return 2;
+    return 0;
+}
+
+/* Compares the contents of the two open images (their common part, then the longer one's tail,
+ * which must read as zeroes unless strict refuses different sizes), printing the verdict unless
+ * quiet. Returns compare's exit code. */
+static int compare_contents(compare_image *a, compare_image *b, bool strict, bool quiet)
+{
+    a->size = (uint64_t)block_node_length(a->node);
+    b->size = (uint64_t)block_node_length(b->node);
+    uint8_t *buf_a = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
+    uint8_t *buf_b = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
+    uint64_t progress_total = a->size > b->size ? a->size : b->size;
+    uint64_t offset = 0;
+    int ret = 1;
+    if (strict && a->size != b->size) {
+        if (!quiet)
+            printf("Strict mode: Image size mismatch!\n");
+        goto cleanup;
+    }
+    ret = compare_range_walk(a, b, strict, quiet, buf_a, buf_b, progress_total, &offset);
+    if (ret)
+        goto cleanup;
+    if (a->size != b->size) {
+        if (!quiet)
+            printf("Warning: Image size mismatch!\n");
+        ret = compare_tail_check(a->size > b->size ? a : b, offset, quiet, buf_a, progress_total);
+        if (ret)
+            goto cleanup;
+    }
+    if (!quiet)
+        printf("Images are identical.\n");
+cleanup:
+    free(buf_a);
+    free(buf_b);
+    return ret;
+}
+
 /* qemu-img compare [-f FMT] [-F FMT] [--image-opts] [-s] [-T CACHE] [-U] [-p] [-q] FILE1 FILE2.
  * Returns 0 identical, 1 different (or usage error), 2 open failure, 3 status failure, 4 read failure. */
 int cli_command_compare(int argc, char **argv)
@@ -253,7 +307,6 @@ int cli_command_compare(int argc, char **argv)
     cli_shared_values shared = {0};
     compare_request request = {.cache = "writeback"};
     compare_image a = {0}, b = {0};
-    uint8_t *buf_a = NULL, *buf_b = NULL;
     int ret = 0, exit_code = 0;
     int c;
 
@@ -263,65 +316,18 @@ int cli_command_compare(int argc, char **argv)
             return exit_code;
         compare_option_apply(&request, c, optarg);
     }
-    const char *format_a = request.format_a, *format_b = request.format_b, *cache = request.cache;
-    bool image_opts = shared.image_opts, strict = request.strict, force_share = shared.force_share;
-    bool quiet = shared.quiet, progress = shared.progress && !quiet;
+    bool progress = shared.progress && !shared.quiet;
     if (optind != argc - 2)
         return cli_usage_error(argv[0], "Expecting two image file names");
     a.name = argv[optind];
     b.name = argv[optind + 1];
 
     cli_progress_arm(progress);
-    int cache_flags;
-    error *err = NULL;
-    if (block_cache_mode_parse(cache, &cache_flags, &err) < 0) {
-        error_free(err);
-        cli_error("Invalid source cache option: %s", cache);
-        ret = 2;
-        goto cleanup;
+    ret = compare_images_open(&request, &shared, &a, &b);
+    if (ret == 0) {
+        cli_progress_begin(progress);
+        ret = compare_contents(&a, &b, request.strict, shared.quiet);
     }
-    int flags = force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
-    a.node = cli_image_open(a.name, format_a, image_opts, flags, cache, quiet);
-    if (a.node == NULL) {
-        ret = 2;
-        goto cleanup;
-    }
-    b.node = cli_image_open(b.name, format_b, image_opts, flags, cache, quiet);
-    if (b.node == NULL) {
-        ret = 2;
-        goto cleanup;
-    }
-    cli_progress_begin(progress);
-    a.size = (uint64_t)block_node_length(a.node);
-    b.size = (uint64_t)block_node_length(b.node);
-    buf_a = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
-    buf_b = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
-    uint64_t progress_total = a.size > b.size ? a.size : b.size;
-
-    if (strict && a.size != b.size) {
-        if (!quiet)
-            printf("Strict mode: Image size mismatch!\n");
-        ret = 1;
-        goto cleanup;
-    }
-    uint64_t offset = 0;
-    ret = compare_range_walk(&a, &b, strict, quiet, buf_a, buf_b, progress_total, &offset);
-    if (ret)
-        goto cleanup;
-    if (a.size != b.size) {
-        if (!quiet)
-            printf("Warning: Image size mismatch!\n");
-        ret = compare_tail_check(a.size > b.size ? &a : &b, offset, quiet, buf_a, progress_total);
-        if (ret)
-            goto cleanup;
-    }
-    if (!quiet)
-        printf("Images are identical.\n");
-    ret = 0;
-
-cleanup:
-    free(buf_a);
-    free(buf_b);
     block_node_close(b.node);
     block_node_close(a.node);
     cli_progress_end();
