@@ -1,4 +1,4 @@
-# iotests/test_arguments.py — size and snapshot arguments of every command: negative, junk and huge sizes, measure -s and -l (spec/architecture.md §Command line, §Tests).
+# iotests/test_arguments.py — size and snapshot arguments of every command: negative, junk and huge sizes, measure -s and -l; the shared option parser's wording, abbreviations, `--` and order of checks (spec/architecture.md §Command line, §Tests).
 # Expected texts were recorded from qemu-img 10.2.2.
 import pytest
 
@@ -180,3 +180,124 @@ def test_info_of_protocol_reads_as_image(qimg):
                  ['json:{"driver":"file","filename":"a.qcow2"}']):
         p = qimg.ok("info", *args)
         assert p.stdout.startswith(expected) and p.stdout.count("\n") == 4
+
+
+# ---- the shared option parser: getopt's wording, order of checks, `--`, abbreviations ----
+# Every expectation below was recorded from qemu-img 10.2.2 on the same images.
+
+def parser_images(qimg):
+    data = bytearray(1 << 20)
+    data[0:4096] = b"\x11" * 4096
+    qimg.write("f.img", 0, bytes(data))
+    data[0:10] = b"\x33" * 10
+    qimg.write("d.img", 0, bytes(data))
+    qimg.ok("create", "-q", "-f", "qcow2", "q.qcow2", "1M")
+    qimg.ok("create", "-q", "-f", "qcow2", "s.qcow2", "1M")
+    qimg.ok("snapshot", "-c", "snap1", "s.qcow2")
+
+
+def try_help(command):
+    return f"Try 'qemu-img {command} --help' for more information\n"
+
+
+@pytest.mark.parametrize("args, stderr", [
+    (["info", "--help=x"], "qemu-img info: option '--help' doesn't allow an argument\n" + try_help("info")),
+    (["info", "--f", "raw", "f.img"],
+     "qemu-img info: option '--f' is ambiguous; possibilities: '--format' '--force-share'\n" + try_help("info")),
+    (["info", "--fo", "raw", "f.img"],
+     "qemu-img info: option '--fo' is ambiguous; possibilities: '--format' '--force-share'\n" + try_help("info")),
+    (["info", "--backing-chain=1", "f.img"],
+     "qemu-img info: option '--backing-chain' doesn't allow an argument\n" + try_help("info")),
+    (["info", "-f"], "qemu-img info: option requires an argument -- 'f'\n" + try_help("info")),
+    (["info", "-U", "--output=json", "--", "-f"],
+     "qemu-img: Could not open '-f': Could not open '-f': No such file or directory\n"),
+    (["convert", "--target", "raw", "f.img", "o.img"],
+     "qemu-img convert: option '--target' is ambiguous; possibilities: '--target-format' '--target-image-opts' "
+     "'--target-format-options' '--target-cache' '--target-is-zero'\n" + try_help("convert")),
+    (["convert", "--target-f", "raw", "f.img", "o.img"],
+     "qemu-img convert: option '--target-f' is ambiguous; possibilities: '--target-format' "
+     "'--target-format-options'\n" + try_help("convert")),
+    (["convert", "--bitmaps=x", "f.img", "o.img"],
+     "qemu-img convert: option '--bitmaps' doesn't allow an argument\n" + try_help("convert")),
+    (["bench", "-t", "junk", "-h"], "qemu-img: Invalid cache mode\n"),
+    (["bench", "-c", "1", "-t", "none", "-i", "junk", "f.img"], "qemu-img: Invalid aio option: junk\n"),
+    (["bench", "--pattern", "256", "f.img"], "qemu-img: Invalid pattern byte specified. Must be between 0 and 255.\n"),
+    (["map", "--output=xml", "-h"], "qemu-img: --output expects 'human' or 'json', not 'xml'\n" + try_help("map")),
+    (["map", "--output", "xml", "f.img"], "qemu-img: --output expects 'human' or 'json', not 'xml'\n" + try_help("map")),
+    (["snapshot", "-l", "-c", "x", "s.qcow2"], "qemu-img: Cannot mix '-l', '-a', '-c', '-d'\n" + try_help("snapshot")),
+    (["snapshot", "--list", "--delete=snap1", "s.qcow2"],
+     "qemu-img: Cannot mix '-l', '-a', '-c', '-d'\n" + try_help("snapshot")),
+    (["snapshot", "--", "-l"], "qemu-img: Could not open '-l': Could not open '-l': No such file or directory\n"),
+    (["resize", "f.img", "-Z"], "qemu-img resize: invalid option -- 'Z'\n" + try_help("resize")),
+    (["resize", "f.img", "2M", "3M"], "qemu-img: Extra argument(s) in command line\n" + try_help("resize")),
+    (["compare", "--output=json", "f.img", "f.img"],
+     "qemu-img compare: unrecognized option '--output=json'\n" + try_help("compare")),
+    (["compare", "-s", "f.img"], "qemu-img: Expecting two image file names\n" + try_help("compare")),
+    (["compare", "-q", "-p", "f.img", "d.img"], ""),
+    (["dd", "-q", "if=f.img", "of=o.img"], "qemu-img dd: invalid option -- 'q'\n" + try_help("dd")),
+    (["check", "--object", "bogus", "-h"], "qemu-img: Parameter 'qom-type' does not accept value 'bogus'\n"),
+    (["amend", "-f", "qcow2", "q.qcow2"], "qemu-img: Must specify options (-o)\n" + try_help("amend")),
+    (["bitmap", "--add", "--merge"], "qemu-img bitmap: option '--merge' requires an argument\n" + try_help("bitmap")),
+    (["bitmap", "--add", "--granularity", "junk", "q.qcow2", "b"], "qemu-img: Invalid granularity specified: 'junk'\n"),
+    (["measure", "-O"], "qemu-img measure: option requires an argument -- 'O'\n" + try_help("measure")),
+    (["create", "-f", "qcow2", "--backing-u", "-F", "raw", "-b", "f.img", "n.qcow2", "1M", "extra"],
+     "qemu-img: Unexpected argument: extra\n" + try_help("create")),
+    (["commit", "--d", "q.qcow2"], "qemu-img: Image does not have a backing file\n"),
+    (["commit", "-q", "-f"], "qemu-img commit: option requires an argument -- 'f'\n" + try_help("commit")),
+    (["rebase", "-u", "q.qcow2", "-b"], "qemu-img rebase: option requires an argument -- 'b'\n" + try_help("rebase")),
+    (["rebase", "q.qcow2"], "qemu-img: Must specify backing file (-b) or use unsafe mode (-u)\n" + try_help("rebase")),
+])
+def test_parser_refusals(qimg, args, stderr):
+    parser_images(qimg)
+    p = qimg.run(*args)
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", stderr)
+
+
+@pytest.mark.parametrize("args, stdout", [
+    (["measure", "--size", "1M", "--output=json", "-O", "qcow2"],
+     '{\n    "required": 327680,\n    "fully-allocated": 1376256\n}\n'),
+    (["create", "-f", "qcow2", "-q", "--", "n.qcow2", "1M"], ""),
+    (["check", "-q", "--output=json", "q.qcow2"], ""),
+    (["map", "-s", "2M", "--output=json", "f.img"],
+     '[{ "start": 2097152, "length": 0, "depth": 0, "present": false, "zero": false, "data": false, '
+     '"compressed": false}]\n'),
+])
+def test_parser_accepts(qimg, args, stdout):
+    parser_images(qimg)
+    p = qimg.ok(*args)
+    assert (p.stdout, p.stderr) == (stdout, "")
+
+
+def test_parser_help_wins_over_later_options(qimg):
+    # -h is acted on where it stands: what follows it (even -q or a bad value) is never read.
+    p = qimg.ok("convert", "-q", "-h")
+    assert p.stdout.startswith("Usage:\n  qemu-img convert [-f SRC_FMT | --image-opts] [-T SRC_CACHE]\n") and p.stderr == ""
+    p = qimg.ok("map", "-h", "--output=xml")
+    assert p.stdout.startswith("Usage:\n  qemu-img map ") and p.stderr == ""
+
+
+# measure also spells -f, --image-opts and -o as --source-format, --source-image-opts and
+# --target-format-options, and lists its long options in this order (qemu-img 10.2.2).
+@pytest.mark.parametrize("args, returncode, stdout, stderr", [
+    (["measure", "--o", "x"], 1, "",
+     "qemu-img measure: option '--o' is ambiguous; possibilities: '--options' '--output' '--object'\n"
+     + try_help("measure")),
+    (["measure", "--s", "x"], 1, "",
+     "qemu-img measure: option '--s' is ambiguous; possibilities: '--source-format' '--source-image-opts' "
+     "'--snapshot' '--size'\n" + try_help("measure")),
+    (["measure", "--t", "x"], 1, "",
+     "qemu-img measure: option '--t' is ambiguous; possibilities: '--target-format' '--target-format-options'\n"
+     + try_help("measure")),
+    (["measure", "-O", "qcow2", "--target-format-options", "cluster_size=2M", "--size", "1M"], 0,
+     "required size: 10485760\nfully allocated size: 12582912\n", ""),
+    (["measure", "--source-format", "raw", "--source-image-opts", "driver=raw,file.filename=f.img"], 1, "",
+     "qemu-img: --image-opts and --format are mutually exclusive\n"),
+    (["measure", "--source-format", "raw", "--size", "1M"], 1, "",
+     "qemu-img: --image-opts, -f, and -l require a filename argument.\n"),
+    (["measure", "--source-image-opts", "--size", "1M"], 1, "",
+     "qemu-img: --image-opts, -f, and -l require a filename argument.\n"),
+])
+def test_measure_long_spellings(qimg, args, returncode, stdout, stderr):
+    parser_images(qimg)
+    p = qimg.run(*args)
+    assert (p.returncode, p.stdout, p.stderr) == (returncode, stdout, stderr)

@@ -1,19 +1,15 @@
 /* amend.c — `qemu-img amend`: changes format-specific options of an existing image through its driver's amend operation (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
 #include "../util/options.h"
 
-/* Long-only options of amend (values above any character). */
-enum {
-    AMEND_OPTION_OBJECT = 256,
-    AMEND_OPTION_IMAGE_OPTS,
-    AMEND_OPTION_FORCE,
-};
+/* amend's own long-only option. */
+enum { AMEND_OPTION_FORCE = CLI_ARGUMENT_FIRST_OWN };
 
 /* Everything the command line of amend asks for. */
 typedef struct amend_arguments {
@@ -88,69 +84,47 @@ cleanup:
     return ret;
 }
 
+/* The options of amend, in qemu-img's order. */
+static void amend_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "amend", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add(a, "options", required_argument, 'o');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_CACHE, "cache", 't');
+    cli_arguments_add_long(a, "force", no_argument, AMEND_OPTION_FORCE);
+    cli_arguments_add_shared(a, CLI_SHARED_PROGRESS, "progress", 'p');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
 /* Parses argv into args. Returns -1 to go on, or the exit code when the command is already
  * finished (help printed, usage error, bad -o list or --object). */
 static int amend_arguments_parse(int argc, char **argv, amend_arguments *args)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"options", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, AMEND_OPTION_IMAGE_OPTS},
-        {"cache", required_argument, NULL, 't'},
-        {"force", no_argument, NULL, AMEND_OPTION_FORCE},
-        {"progress", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, AMEND_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    int ret = -1;
-    int c;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int c, exit_code = 0;
 
-    optind = 0;
-    while (ret < 0 && (c = getopt_long(argc, argv, "ho:f:t:pq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("amend");
-            ret = 0;
-            break;
-        case 'o':
-            if (cli_options_accumulate(&args->options, optarg) < 0) {
-                ret = 1;
-            }
-            break;
-        case 'f':
-            args->format = optarg;
-            break;
-        case AMEND_OPTION_IMAGE_OPTS:
-            args->image_opts = true;
-            break;
-        case 't':
-            args->cache_mode = optarg;
-            break;
-        case AMEND_OPTION_FORCE:
+    amend_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        if (c == AMEND_OPTION_FORCE)
             args->force = true;
-            break;
-        case 'p':
-            args->progress = true;
-            break;
-        case 'q':
-            args->quiet = true;
-            break;
-        case AMEND_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0) {
-                ret = 1;
-            }
-            break;
-        default:
-            ret = cli_usage_try(argv[0]);
-            break;
-        }
+        else if (cli_options_accumulate(&args->options, optarg) < 0) /* 'o' */
+            return 1;
     }
-    if (ret < 0 && args->options == NULL) {
-        ret = cli_usage_error(argv[0], "Must specify options (-o)");
-    }
-    return ret;
+    args->format = shared.format;
+    args->image_opts = shared.image_opts;
+    if (shared.cache)
+        args->cache_mode = shared.cache;
+    args->progress = shared.progress;
+    args->quiet = shared.quiet;
+    if (args->options == NULL)
+        return cli_usage_error(argv[0], "Must specify options (-o)");
+    return -1;
 }
 
 /* `qemu-img amend [-f FMT|--image-opts] [-t CACHE] [--force] [-p] [-q] -o OPTS FILE`: opens

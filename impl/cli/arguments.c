@@ -1,5 +1,6 @@
 /* arguments.c — the shared command-line option parser (spec/architecture.md §Command line). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arguments.h"
@@ -14,29 +15,37 @@ void cli_arguments_init(cli_arguments *a, const char *command, bool in_order)
         a->short_options[0] = '-';
 }
 
-/* Appends the short form of letter to the short option string. */
+/* Appends the short form of letter to the short option string (a table too small is a
+ * programming error: the program stops). */
 static void cli_arguments_short_append(cli_arguments *a, int letter, int has_arg)
 {
     size_t n = strlen(a->short_options);
+    if (n + 3 > sizeof(a->short_options))
+        abort();
     a->short_options[n++] = (char)letter;
     if (has_arg == required_argument)
         a->short_options[n++] = ':';
     a->short_options[n] = '\0';
 }
 
-/* Appends one long option entry; returns the value getopt gives back for it. */
+/* Appends the long option long_name, for which getopt returns value; shared is its
+ * cli_shared_option, -1 for the command's own (a table too small stops the program). */
+static void cli_arguments_long_append(cli_arguments *a, const char *long_name, int has_arg, int value, int shared)
+{
+    if (a->count >= CLI_ARGUMENTS_MAX)
+        abort();
+    a->long_options[a->count] = (struct option){long_name, has_arg, NULL, value};
+    a->shared_of[a->count] = shared;
+    a->count++;
+}
+
+/* Appends one option: its long form when long_name is given, its short form when letter is;
+ * returns the value getopt gives back for it. */
 static int cli_arguments_entry_add(cli_arguments *a, const char *long_name, int has_arg, int letter, int shared)
 {
     int value = letter ? letter : a->next_long_value++;
-    if (long_name) {
-        struct option *o = &a->long_options[a->count];
-        o->name = long_name;
-        o->has_arg = has_arg;
-        o->flag = NULL;
-        o->val = value;
-        a->shared_of[a->count] = shared;
-        a->count++;
-    }
+    if (long_name)
+        cli_arguments_long_append(a, long_name, has_arg, value, shared);
     if (letter)
         cli_arguments_short_append(a, letter, has_arg);
     return value;
@@ -79,6 +88,20 @@ int cli_arguments_add(cli_arguments *a, const char *long_name, int has_arg, int 
     return cli_arguments_entry_add(a, long_name, has_arg, letter, -1);
 }
 
+void cli_arguments_add_long(cli_arguments *a, const char *long_name, int has_arg, int value)
+{
+    cli_arguments_long_append(a, long_name, has_arg, value, -1);
+}
+
+void cli_arguments_add_alias(cli_arguments *a, const char *long_name, int letter)
+{
+    const char *found = strchr(a->short_options, letter);
+    if (letter <= 0 || letter >= 128 || found == NULL)
+        abort();
+    int has_arg = found[1] == ':' ? required_argument : no_argument;
+    cli_arguments_long_append(a, long_name, has_arg, letter, a->shared_by_letter[letter] - 1);
+}
+
 void cli_arguments_add_short(cli_arguments *a, int letter, int has_arg)
 {
     cli_arguments_short_append(a, letter, has_arg);
@@ -103,6 +126,7 @@ static int cli_shared_apply(const cli_arguments *a, cli_shared_option which, con
         values->force_share = true;
         return 0;
     case CLI_SHARED_QUIET:
+        values->quiet = true;
         cli_quiet = true;
         return 0;
     case CLI_SHARED_OBJECT:

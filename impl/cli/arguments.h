@@ -28,11 +28,15 @@ typedef struct cli_shared_values {
     bool json;
     const char *cache;      /* NULL: not given */
     bool progress;
+    bool quiet;             /* -q was given (cli_quiet is set too) */
 } cli_shared_values;
 
 #define CLI_ARGUMENTS_MAX 40
 /* Values of long options without a letter start here (a command's own ones too). */
 #define CLI_ARGUMENT_FIRST_LONG 256
+/* A command's own long-only options may instead carry values it chooses (for a switch), from here
+ * on: above every value handed out from CLI_ARGUMENT_FIRST_LONG. */
+#define CLI_ARGUMENT_FIRST_OWN 1024
 
 /* One command's option table, built in the order qemu-img lists them (which decides how getopt
  * words an ambiguous abbreviation). */
@@ -56,6 +60,14 @@ void cli_arguments_add_shared(cli_arguments *a, cli_shared_option which, const c
 /* Adds one of the command's own options: letter > 0 is also its short form; letter 0 gets a value
  * of its own, returned. */
 int cli_arguments_add(cli_arguments *a, const char *long_name, int has_arg, int letter);
+
+/* Adds one of the command's own long options without a letter, under value (at least
+ * CLI_ARGUMENT_FIRST_OWN, unique in the command), which cli_arguments_next returns for it. */
+void cli_arguments_add_long(cli_arguments *a, const char *long_name, int has_arg, int value);
+
+/* Adds long_name as a second long form of the option already added under letter (shared or the
+ * command's own); getopt treats it as that option. */
+void cli_arguments_add_alias(cli_arguments *a, const char *long_name, int letter);
 
 /* Adds a short option the command takes with no long form. */
 void cli_arguments_add_short(cli_arguments *a, int letter, int has_arg);

@@ -1,6 +1,5 @@
 /* bench.c — qemu-img bench: times a run of fixed-size read or write requests (spec/architecture.md §Command line). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,15 +7,15 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
 
+/* bench's own long-only options. */
 enum {
-    BENCH_OPTION_IMAGE_OPTS = 256,
-    BENCH_OPTION_PATTERN,
+    BENCH_OPTION_PATTERN = CLI_ARGUMENT_FIRST_OWN,
     BENCH_OPTION_FLUSH_INTERVAL,
     BENCH_OPTION_NO_DRAIN,
-    BENCH_OPTION_OBJECT,
 };
 
 /* One benchmark run as the options describe it. */
@@ -95,121 +94,121 @@ cleanup:
     return ret;
 }
 
+/* The options of bench, in qemu-img's order; -t is bench's own (checked as it is parsed). */
+static void bench_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "bench", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "cache", required_argument, 't');
+    cli_arguments_add(a, "count", required_argument, 'c');
+    cli_arguments_add(a, "depth", required_argument, 'd');
+    cli_arguments_add(a, "offset", required_argument, 'o');
+    cli_arguments_add(a, "buffer-size", required_argument, 's');
+    cli_arguments_add(a, "step-size", required_argument, 'S');
+    cli_arguments_add(a, "write", no_argument, 'w');
+    cli_arguments_add_long(a, "pattern", required_argument, BENCH_OPTION_PATTERN);
+    cli_arguments_add_long(a, "flush-interval", required_argument, BENCH_OPTION_FLUSH_INTERVAL);
+    cli_arguments_add_long(a, "no-drain", no_argument, BENCH_OPTION_NO_DRAIN);
+    cli_arguments_add(a, "aio", required_argument, 'i');
+    cli_arguments_add(a, "native", no_argument, 'n');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* What bench's own options set besides the plan. */
+typedef struct bench_request {
+    bench_plan plan;
+    const char *cache; /* NULL: the default */
+    int cache_flags;
+    bool native;
+} bench_request;
+
+/* Takes -t CACHE; 0, or -1 after "Invalid cache mode". */
+static int bench_cache_apply(bench_request *request, const char *text)
+{
+    error *err = NULL;
+    if (block_cache_mode_parse(text, &request->cache_flags, &err) < 0) {
+        error_free(err);
+        cli_error("Invalid cache mode");
+        return -1;
+    }
+    request->cache = text;
+    return 0;
+}
+
+/* Takes -i AIO; 0, or -1 after "Invalid aio option". */
+static int bench_aio_apply(bench_request *request, const char *text)
+{
+    if (bench_aio_parse(text, &request->native) < 0) {
+        cli_error("Invalid aio option: %s", text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes bench's own option c with argument text; 0, or -1 (reported). */
+static int bench_option_apply(bench_request *request, int c, const char *text)
+{
+    bench_plan *plan = &request->plan;
+    switch (c) {
+    case 't':
+        return bench_cache_apply(request, text);
+    case 'c':
+        return cli_number_argument("request count", text, 1, INT_MAX, &plan->count);
+    case 'd':
+        return cli_number_argument("queue depth", text, 1, INT_MAX, &plan->depth);
+    case 'n':
+        request->native = true;
+        return 0;
+    case 'i':
+        return bench_aio_apply(request, text);
+    case 'o':
+        return cli_size_argument("offset", text, 0, INT64_MAX, &plan->offset);
+    case 's':
+        return cli_size_argument("buffer size", text, 1, INT_MAX, &plan->buffer_size);
+    case 'S':
+        return cli_size_argument("step size", text, 0, INT_MAX, &plan->step);
+    case 'w':
+        plan->write = true;
+        return 0;
+    case BENCH_OPTION_PATTERN:
+        return cli_number_argument("pattern byte", text, 0, 0xff, &plan->pattern);
+    case BENCH_OPTION_FLUSH_INTERVAL:
+        return cli_number_argument("flush interval", text, 0, INT_MAX, &plan->flush_interval);
+    default: /* BENCH_OPTION_NO_DRAIN */
+        plan->drain_on_flush = false;
+        return 0;
+    }
+}
+
 /* qemu-img bench [-f FMT|--image-opts] [-t CACHE] [-c COUNT] [-d DEPTH] [-o OFFSET] [-s SIZE] [-S STEP]
  * [-w [--pattern P] [--flush-interval N [--no-drain]]] [-i AIO] [-n] [-U] [-q] FILE. Returns 0 or 1. */
 int cli_command_bench(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, BENCH_OPTION_IMAGE_OPTS},
-        {"cache", required_argument, NULL, 't'},
-        {"count", required_argument, NULL, 'c'},
-        {"depth", required_argument, NULL, 'd'},
-        {"offset", required_argument, NULL, 'o'},
-        {"buffer-size", required_argument, NULL, 's'},
-        {"step-size", required_argument, NULL, 'S'},
-        {"write", no_argument, NULL, 'w'},
-        {"pattern", required_argument, NULL, BENCH_OPTION_PATTERN},
-        {"flush-interval", required_argument, NULL, BENCH_OPTION_FLUSH_INTERVAL},
-        {"no-drain", no_argument, NULL, BENCH_OPTION_NO_DRAIN},
-        {"aio", required_argument, NULL, 'i'},
-        {"native", no_argument, NULL, 'n'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, BENCH_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    bench_request request = {
+        .plan = {.count = 75000, .depth = 64, .buffer_size = 4096, .drain_on_flush = true},
     };
-    bench_plan plan = {
-        .count = 75000,
-        .depth = 64,
-        .buffer_size = 4096,
-        .drain_on_flush = true,
-    };
-    const char *format = NULL, *cache = NULL;
-    bool image_opts = false, force_share = false, quiet = false, native = false;
-    int cache_flags = 0;
     block_node *node = NULL;
-    error *err = NULL;
-    int ret = 1;
+    int ret = 1, exit_code = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "hf:t:c:d:o:s:S:wi:nUq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("bench");
-            return 0;
-        case 'f':
-            format = optarg;
-            break;
-        case BENCH_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case 't':
-            if (block_cache_mode_parse(optarg, &cache_flags, &err) < 0) {
-                error_free(err);
-                cli_error("Invalid cache mode");
-                return 1;
-            }
-            cache = optarg;
-            break;
-        case 'c':
-            if (cli_number_argument("request count", optarg, 1, INT_MAX, &plan.count) < 0)
-                return 1;
-            break;
-        case 'd':
-            if (cli_number_argument("queue depth", optarg, 1, INT_MAX, &plan.depth) < 0)
-                return 1;
-            break;
-        case 'n':
-            native = true;
-            break;
-        case 'i':
-            if (bench_aio_parse(optarg, &native) < 0) {
-                cli_error("Invalid aio option: %s", optarg);
-                return 1;
-            }
-            break;
-        case 'o':
-            if (cli_size_argument("offset", optarg, 0, INT64_MAX, &plan.offset) < 0)
-                return 1;
-            break;
-        case 's':
-            if (cli_size_argument("buffer size", optarg, 1, INT_MAX, &plan.buffer_size) < 0)
-                return 1;
-            break;
-        case 'S':
-            if (cli_size_argument("step size", optarg, 0, INT_MAX, &plan.step) < 0)
-                return 1;
-            break;
-        case 'w':
-            plan.write = true;
-            break;
-        case BENCH_OPTION_PATTERN:
-            if (cli_number_argument("pattern byte", optarg, 0, 0xff, &plan.pattern) < 0)
-                return 1;
-            break;
-        case BENCH_OPTION_FLUSH_INTERVAL:
-            if (cli_number_argument("flush interval", optarg, 0, INT_MAX, &plan.flush_interval) < 0)
-                return 1;
-            break;
-        case BENCH_OPTION_NO_DRAIN:
-            plan.drain_on_flush = false;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case BENCH_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            return cli_usage_try(argv[0]);
-        }
+    bench_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        if (bench_option_apply(&request, c, optarg) < 0)
+            return 1;
     }
+    bench_plan plan = request.plan;
+    const char *format = shared.format, *cache = request.cache;
+    bool image_opts = shared.image_opts, force_share = shared.force_share, quiet = shared.quiet;
+    bool native = request.native;
+    int cache_flags = request.cache_flags;
     if (optind != argc - 1)
         return cli_usage_error(argv[0], "Expecting one image file name");
     const char *filename = argv[argc - 1];

@@ -1,17 +1,15 @@
 /* bitmap.c — `qemu-img bitmap`: adds, removes, clears, enables, disables and merges persistent dirty bitmaps through the driver's bitmap operations (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
 
-/* Long-only options of bitmap. */
+/* bitmap's own long-only options. */
 enum {
-    BITMAP_OPTION_OBJECT = 256,
-    BITMAP_OPTION_IMAGE_OPTS,
-    BITMAP_OPTION_ADD,
+    BITMAP_OPTION_ADD = CLI_ARGUMENT_FIRST_OWN,
     BITMAP_OPTION_REMOVE,
     BITMAP_OPTION_CLEAR,
     BITMAP_OPTION_ENABLE,
@@ -70,83 +68,78 @@ static void bitmap_action_append(bitmap_arguments *args, bitmap_action_kind kind
     args->action_count++;
 }
 
+/* The options of bitmap, in qemu-img's order. */
+static void bitmap_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "bitmap", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add_long(a, "add", no_argument, BITMAP_OPTION_ADD);
+    cli_arguments_add(a, "granularity", required_argument, 'g');
+    cli_arguments_add_long(a, "remove", no_argument, BITMAP_OPTION_REMOVE);
+    cli_arguments_add_long(a, "clear", no_argument, BITMAP_OPTION_CLEAR);
+    cli_arguments_add_long(a, "enable", no_argument, BITMAP_OPTION_ENABLE);
+    cli_arguments_add_long(a, "disable", no_argument, BITMAP_OPTION_DISABLE);
+    cli_arguments_add_long(a, "merge", required_argument, BITMAP_OPTION_MERGE);
+    cli_arguments_add(a, "source-file", required_argument, 'b');
+    cli_arguments_add(a, "source-format", required_argument, 'F');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* Takes bitmap's own option c with argument text into args: actions are kept in command-line
+ * order. Returns 0, or -1 (reported). */
+static int bitmap_option_apply(bitmap_arguments *args, int c, const char *text)
+{
+    switch (c) {
+    case BITMAP_OPTION_ADD:
+        bitmap_action_append(args, BITMAP_ACTION_ADD, NULL);
+        args->add = true;
+        return 0;
+    case 'g':
+        return cli_size_argument("granularity", text, 0, INT64_MAX, &args->granularity);
+    case BITMAP_OPTION_REMOVE:
+        bitmap_action_append(args, BITMAP_ACTION_REMOVE, NULL);
+        return 0;
+    case BITMAP_OPTION_CLEAR:
+        bitmap_action_append(args, BITMAP_ACTION_CLEAR, NULL);
+        return 0;
+    case BITMAP_OPTION_ENABLE:
+        bitmap_action_append(args, BITMAP_ACTION_ENABLE, NULL);
+        return 0;
+    case BITMAP_OPTION_DISABLE:
+        bitmap_action_append(args, BITMAP_ACTION_DISABLE, NULL);
+        return 0;
+    case BITMAP_OPTION_MERGE:
+        bitmap_action_append(args, BITMAP_ACTION_MERGE, text);
+        args->merge = true;
+        return 0;
+    case 'b':
+        args->source_file = text;
+        return 0;
+    default: /* 'F' */
+        args->source_format = text;
+        return 0;
+    }
+}
+
 /* Parses argv into args. Returns -1 to go on, or the exit code when the command is finished. */
 static int bitmap_arguments_parse(int argc, char **argv, bitmap_arguments *args)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, BITMAP_OPTION_IMAGE_OPTS},
-        {"add", no_argument, NULL, BITMAP_OPTION_ADD},
-        {"granularity", required_argument, NULL, 'g'},
-        {"remove", no_argument, NULL, BITMAP_OPTION_REMOVE},
-        {"clear", no_argument, NULL, BITMAP_OPTION_CLEAR},
-        {"enable", no_argument, NULL, BITMAP_OPTION_ENABLE},
-        {"disable", no_argument, NULL, BITMAP_OPTION_DISABLE},
-        {"merge", required_argument, NULL, BITMAP_OPTION_MERGE},
-        {"source-file", required_argument, NULL, 'b'},
-        {"source-format", required_argument, NULL, 'F'},
-        {"object", required_argument, NULL, BITMAP_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    int ret = -1;
-    int c;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int c, exit_code = 0;
 
-    optind = 0;
-    while (ret < 0 && (c = getopt_long(argc, argv, "hf:g:b:F:", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("bitmap");
-            ret = 0;
-            break;
-        case 'f':
-            args->format = optarg;
-            break;
-        case BITMAP_OPTION_IMAGE_OPTS:
-            args->image_opts = true;
-            break;
-        case BITMAP_OPTION_ADD:
-            bitmap_action_append(args, BITMAP_ACTION_ADD, NULL);
-            args->add = true;
-            break;
-        case 'g':
-            if (cli_size_argument("granularity", optarg, 0, INT64_MAX, &args->granularity) < 0) {
-                ret = 1;
-            }
-            break;
-        case BITMAP_OPTION_REMOVE:
-            bitmap_action_append(args, BITMAP_ACTION_REMOVE, NULL);
-            break;
-        case BITMAP_OPTION_CLEAR:
-            bitmap_action_append(args, BITMAP_ACTION_CLEAR, NULL);
-            break;
-        case BITMAP_OPTION_ENABLE:
-            bitmap_action_append(args, BITMAP_ACTION_ENABLE, NULL);
-            break;
-        case BITMAP_OPTION_DISABLE:
-            bitmap_action_append(args, BITMAP_ACTION_DISABLE, NULL);
-            break;
-        case BITMAP_OPTION_MERGE:
-            bitmap_action_append(args, BITMAP_ACTION_MERGE, optarg);
-            args->merge = true;
-            break;
-        case 'b':
-            args->source_file = optarg;
-            break;
-        case 'F':
-            args->source_format = optarg;
-            break;
-        case BITMAP_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0) {
-                ret = 1;
-            }
-            break;
-        default:
-            ret = cli_usage_try(argv[0]);
-            break;
-        }
+    bitmap_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        if (bitmap_option_apply(args, c, optarg) < 0)
+            return 1;
     }
-    return ret;
+    args->format = shared.format;
+    args->image_opts = shared.image_opts;
+    return -1;
 }
 
 /* Checks the combination of arguments as qemu does, in its order; prints the first problem.

@@ -1,7 +1,6 @@
 /* check.c — `qemu-img check`: consistency check and repair, with qemu-img's summary and exit codes
  * (0 clean, 1 check failed, 2 corruptions, 3 leaks only, 63 unsupported) (spec/architecture.md §Command line). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +50,7 @@ static json_value *check_describe(const check_result *r, const char *filename, c
     return o;
 }
 
+/* Prints the outcome of a check as qemu-img's human summary. */
 static void check_print_human(const check_result *r)
 {
     if (!(r->corruptions || r->leaks || r->check_errors)) {
@@ -75,6 +75,57 @@ static void check_print_human(const check_result *r)
                    r->compressed_clusters * 100.0 / r->allocated_clusters);
     if (r->image_end_offset)
         cli_printf("Image end offset: %lld\n", (long long)r->image_end_offset);
+}
+
+/* Checks node (repairing what fix asks for); after a repair, says what was repaired (unless json) and
+ * checks again, keeping the counts of what was fixed. Returns 0, -ENOTSUP, or -1 with *errp. */
+static int check_run(block_node *node, check_result *result, int fix, bool json, error **errp)
+{
+    int ret = check_collect(node, result, fix, errp);
+    if (ret != 0 || !(result->corruptions_fixed || result->leaks_fixed))
+        return ret;
+    int64_t leaks_fixed = result->leaks_fixed, corruptions_fixed = result->corruptions_fixed;
+    if (!json)
+        cli_printf("The following inconsistencies were found and repaired:\n\n"
+                   "    %lld leaked clusters\n"
+                   "    %lld corruptions\n\n"
+                   "Double checking the fixed image now...\n",
+                   (long long)leaks_fixed, (long long)corruptions_fixed);
+    ret = check_collect(node, result, 0, errp);
+    result->leaks_fixed = leaks_fixed;
+    result->corruptions_fixed = corruptions_fixed;
+    return ret;
+}
+
+/* Prints the outcome of a check that ran, in human or JSON form. */
+static void check_result_print(const check_result *result, bool json, const char *filename, const char *format)
+{
+    if (!json) {
+        check_print_human(result);
+        return;
+    }
+    json_value *o = check_describe(result, filename, format);
+    char *text = json_print_pretty(o);
+    cli_printf("%s\n", text);
+    free(text);
+    json_free(o);
+}
+
+/* The exit status of check after ret (the check's outcome, err its error): 1 when it failed (with
+ * "Check failed"), 2 for corruptions, 3 for leaks only, else 0. */
+static int check_exit_code(int ret, const check_result *result, const error *err)
+{
+    if (ret != 0 || result->check_errors) {
+        fflush(stdout);
+        if (ret != 0)
+            fprintf(stderr, "qemu-img: Check failed: %s\n", err ? error_message(err) : "Input/output error");
+        else
+            fprintf(stderr, "qemu-img: Check failed\n");
+        return 1;
+    }
+    if (result->corruptions)
+        return 2;
+    return result->leaks ? 3 : 0;
 }
 
 /* The options of check, in qemu-img's order. */
@@ -104,6 +155,8 @@ static int check_repair_parse(const char *argv0, const char *text, int *fix)
     return 0;
 }
 
+/* `qemu-img check [-f FMT|--image-opts] [-T CACHE] [-r leaks|all] [-U] [--output=human|json] [-q] FILE`:
+ * checks (and repairs) FILE; returns 0, 1, 2, 3 or 63 as qemu-img does. */
 int cli_command_check(int argc, char **argv)
 {
     cli_arguments arguments;
@@ -135,50 +188,15 @@ int cli_command_check(int argc, char **argv)
         return 1;
     check_result result;
     error *err = NULL;
-    int ret = check_collect(node, &result, fix, &err);
+    int ret = check_run(node, &result, fix, json, &err);
     if (ret == -ENOTSUP) {
         cli_error("This image format does not support checks");
         block_node_close(node);
         return 63;
     }
-    if (ret == 0 && (result.corruptions_fixed || result.leaks_fixed)) {
-        int64_t leaks_fixed = result.leaks_fixed, corruptions_fixed = result.corruptions_fixed;
-        if (!json)
-            cli_printf("The following inconsistencies were found and repaired:\n\n"
-                       "    %lld leaked clusters\n"
-                       "    %lld corruptions\n\n"
-                       "Double checking the fixed image now...\n",
-                       (long long)leaks_fixed, (long long)corruptions_fixed);
-        ret = check_collect(node, &result, 0, &err);
-        result.leaks_fixed = leaks_fixed;
-        result.corruptions_fixed = corruptions_fixed;
-    }
-    if (ret == 0) {
-        if (json) {
-            json_value *o = check_describe(&result, filename, node->driver->format_name);
-            char *text = json_print_pretty(o);
-            cli_printf("%s\n", text);
-            free(text);
-            json_free(o);
-        } else {
-            check_print_human(&result);
-        }
-    }
-    exit_code = 0;
-    if (ret != 0 || result.check_errors) {
-        fflush(stdout);
-        if (ret != 0)
-            fprintf(stderr, "qemu-img: Check failed: %s\n", err ? error_message(err) : "Input/output error");
-        else
-            fprintf(stderr, "qemu-img: Check failed\n");
-        exit_code = 1;
-    } else if (result.corruptions) {
-        exit_code = 2;
-    } else if (result.leaks) {
-        exit_code = 3;
-    } else {
-        exit_code = 0;
-    }
+    if (ret == 0)
+        check_result_print(&result, json, filename, node->driver->format_name);
+    exit_code = check_exit_code(ret, &result, err);
     error_free(err);
     block_node_close(node);
     return exit_code;

@@ -1,18 +1,12 @@
 /* commit.c — `qemu-img commit`: copies the data an image holds above a base image of its backing chain down into that base, then empties the image unless told not to (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
-
-/* Long-only options of commit. */
-enum {
-    COMMIT_OPTION_OBJECT = 256,
-    COMMIT_OPTION_IMAGE_OPTS,
-};
 
 /* qemu-img commit runs qemu's active commit, a mirror job from the top image into the base.
  * Its constants: the buffer (how many dirty chunks one iteration takes), the largest data
@@ -57,79 +51,63 @@ typedef struct commit_arguments {
     bool quiet;
 } commit_arguments;
 
+/* The options of commit, in qemu-img's order. */
+static void commit_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "commit", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_CACHE, "cache", 't');
+    cli_arguments_add(a, "drop", no_argument, 'd');
+    cli_arguments_add(a, "base", required_argument, 'b');
+    cli_arguments_add(a, "rate-limit", required_argument, 'r');
+    cli_arguments_add_shared(a, CLI_SHARED_PROGRESS, "progress", 'p');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* Takes commit's own option c with argument text into args; 0, or -1 (reported). */
+static int commit_option_apply(commit_arguments *args, int c, const char *text)
+{
+    int64_t rate_limit;
+    switch (c) {
+    case 'd':
+        args->drop = true;
+        return 0;
+    case 'b':
+        args->base = text;
+        /* Committing to a chosen base leaves the images above it as they are. */
+        args->drop = true;
+        return 0;
+    default: /* 'r': checked as qemu does; the copy itself is not throttled. */
+        return cli_size_argument("rate limit", text, 0, INT64_MAX, &rate_limit);
+    }
+}
+
 /* Parses argv into args. Returns -1 to go on, or the exit code when the command is finished. */
 static int commit_arguments_parse(int argc, char **argv, commit_arguments *args)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, COMMIT_OPTION_IMAGE_OPTS},
-        {"cache", required_argument, NULL, 't'},
-        {"drop", no_argument, NULL, 'd'},
-        {"base", required_argument, NULL, 'b'},
-        {"rate-limit", required_argument, NULL, 'r'},
-        {"progress", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, COMMIT_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    int64_t rate_limit = 0;
-    int ret = -1;
-    int c;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int c, exit_code = 0;
 
-    optind = 0;
-    while (ret < 0 && (c = getopt_long(argc, argv, "hf:t:db:r:pq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("commit");
-            ret = 0;
-            break;
-        case 'f':
-            args->format = optarg;
-            break;
-        case COMMIT_OPTION_IMAGE_OPTS:
-            args->image_opts = true;
-            break;
-        case 't':
-            args->cache_mode = optarg;
-            break;
-        case 'd':
-            args->drop = true;
-            break;
-        case 'b':
-            args->base = optarg;
-            /* Committing to a chosen base leaves the images above it as they are. */
-            args->drop = true;
-            break;
-        case 'r':
-            /* Checked as qemu does; the copy itself is not throttled. */
-            if (cli_size_argument("rate limit", optarg, 0, INT64_MAX, &rate_limit) < 0) {
-                ret = 1;
-            }
-            break;
-        case 'p':
-            args->progress = true;
-            break;
-        case 'q':
-            args->quiet = true;
-            break;
-        case COMMIT_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0) {
-                ret = 1;
-            }
-            break;
-        default:
-            ret = cli_usage_try(argv[0]);
-            break;
-        }
+    commit_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        if (commit_option_apply(args, c, optarg) < 0)
+            return 1;
     }
-    if (ret < 0 && args->quiet) {
-        args->progress = false;
-    }
-    if (ret < 0 && optind != argc - 1) {
-        ret = cli_usage_error(argv[0], "Expecting one image file name");
-    }
-    return ret;
+    args->format = shared.format;
+    args->image_opts = shared.image_opts;
+    if (shared.cache)
+        args->cache_mode = shared.cache;
+    args->quiet = shared.quiet;
+    args->progress = shared.progress && !shared.quiet;
+    if (optind != argc - 1)
+        return cli_usage_error(argv[0], "Expecting one image file name");
+    return -1;
 }
 
 /* Replaces parent's backing image (opened read-only as part of the chain) by the same image

@@ -1,17 +1,12 @@
 /* compare.c — qemu-img compare: do two images read the same, exit codes 0-4 (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
-
-enum {
-    COMPARE_OPTION_IMAGE_OPTS = 256,
-    COMPARE_OPTION_OBJECT,
-};
 
 enum {
     COMPARE_SECTOR = 512,
@@ -206,125 +201,133 @@ cleanup:
     return ret;
 }
 
+/* The options of compare, in qemu-img's order: -f, -F and -T name the two images' formats and their
+ * cache, so they are compare's own. */
+static void compare_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "compare", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add(a, "a-format", required_argument, 'f');
+    cli_arguments_add(a, "b-format", required_argument, 'F');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "strict", no_argument, 's');
+    cli_arguments_add(a, "cache", required_argument, 'T');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_PROGRESS, "progress", 'p');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* What compare's own options set. */
+typedef struct compare_request {
+    const char *format_a;
+    const char *format_b;
+    const char *cache;
+    bool strict;
+} compare_request;
+
+/* Takes compare's own option c with argument text. */
+static void compare_option_apply(compare_request *request, int c, const char *text)
+{
+    switch (c) {
+    case 'f':
+        request->format_a = text;
+        break;
+    case 'F':
+        request->format_b = text;
+        break;
+    case 'T':
+        request->cache = text;
+        break;
+    default: /* 's' */
+        request->strict = true;
+        break;
+    }
+}
+
+/* Opens both images (a->name, b->name) as the options ask. Returns 0, or 2 (reported). */
+static int compare_images_open(const compare_request *request, const cli_shared_values *shared, compare_image *a,
+                               compare_image *b)
+{
+    int cache_flags;
+    if (block_cache_mode_parse(request->cache, &cache_flags, NULL) < 0) {
+        cli_error("Invalid source cache option: %s", request->cache);
+        return 2;
+    }
+    int flags = shared->force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
+    a->node = cli_image_open(a->name, request->format_a, shared->image_opts, flags, request->cache, shared->quiet);
+    if (a->node == NULL)
+        return 2;
+    b->node = cli_image_open(b->name, request->format_b, shared->image_opts, flags, request->cache, shared->quiet);
+    if (b->node == NULL)
+        return 2;
+    return 0;
+}
+
+/* Compares the contents of the two open images (their common part, then the longer one's tail,
+ * which must read as zeroes unless strict refuses different sizes), printing the verdict unless
+ * quiet. Returns compare's exit code. */
+static int compare_contents(compare_image *a, compare_image *b, bool strict, bool quiet)
+{
+    a->size = (uint64_t)block_node_length(a->node);
+    b->size = (uint64_t)block_node_length(b->node);
+    uint8_t *buf_a = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
+    uint8_t *buf_b = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
+    uint64_t progress_total = a->size > b->size ? a->size : b->size;
+    uint64_t offset = 0;
+    int ret = 1;
+    if (strict && a->size != b->size) {
+        if (!quiet)
+            printf("Strict mode: Image size mismatch!\n");
+        goto cleanup;
+    }
+    ret = compare_range_walk(a, b, strict, quiet, buf_a, buf_b, progress_total, &offset);
+    if (ret)
+        goto cleanup;
+    if (a->size != b->size) {
+        if (!quiet)
+            printf("Warning: Image size mismatch!\n");
+        ret = compare_tail_check(a->size > b->size ? a : b, offset, quiet, buf_a, progress_total);
+        if (ret)
+            goto cleanup;
+    }
+    if (!quiet)
+        printf("Images are identical.\n");
+cleanup:
+    free(buf_a);
+    free(buf_b);
+    return ret;
+}
+
 /* qemu-img compare [-f FMT] [-F FMT] [--image-opts] [-s] [-T CACHE] [-U] [-p] [-q] FILE1 FILE2.
  * Returns 0 identical, 1 different (or usage error), 2 open failure, 3 status failure, 4 read failure. */
 int cli_command_compare(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"a-format", required_argument, NULL, 'f'},
-        {"b-format", required_argument, NULL, 'F'},
-        {"image-opts", no_argument, NULL, COMPARE_OPTION_IMAGE_OPTS},
-        {"strict", no_argument, NULL, 's'},
-        {"cache", required_argument, NULL, 'T'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"progress", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, COMPARE_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format_a = NULL, *format_b = NULL, *cache = "writeback";
-    bool image_opts = false, strict = false, force_share = false, progress = false, quiet = false;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    compare_request request = {.cache = "writeback"};
     compare_image a = {0}, b = {0};
-    uint8_t *buf_a = NULL, *buf_b = NULL;
-    int ret = 0;
+    int ret = 0, exit_code = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "hf:F:sT:Upq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("compare");
-            return 0;
-        case 'f':
-            format_a = optarg;
-            break;
-        case 'F':
-            format_b = optarg;
-            break;
-        case COMPARE_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case 's':
-            strict = true;
-            break;
-        case 'T':
-            cache = optarg;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case COMPARE_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            return cli_usage_try(argv[0]);
-        }
+    compare_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        compare_option_apply(&request, c, optarg);
     }
-    if (quiet)
-        progress = false;
+    bool progress = shared.progress && !shared.quiet;
     if (optind != argc - 2)
         return cli_usage_error(argv[0], "Expecting two image file names");
     a.name = argv[optind];
     b.name = argv[optind + 1];
 
     cli_progress_arm(progress);
-    int cache_flags;
-    error *err = NULL;
-    if (block_cache_mode_parse(cache, &cache_flags, &err) < 0) {
-        error_free(err);
-        cli_error("Invalid source cache option: %s", cache);
-        ret = 2;
-        goto cleanup;
+    ret = compare_images_open(&request, &shared, &a, &b);
+    if (ret == 0) {
+        cli_progress_begin(progress);
+        ret = compare_contents(&a, &b, request.strict, shared.quiet);
     }
-    int flags = force_share ? BLOCK_OPEN_FORCE_SHARE : 0;
-    a.node = cli_image_open(a.name, format_a, image_opts, flags, cache, quiet);
-    if (a.node == NULL) {
-        ret = 2;
-        goto cleanup;
-    }
-    b.node = cli_image_open(b.name, format_b, image_opts, flags, cache, quiet);
-    if (b.node == NULL) {
-        ret = 2;
-        goto cleanup;
-    }
-    cli_progress_begin(progress);
-    a.size = (uint64_t)block_node_length(a.node);
-    b.size = (uint64_t)block_node_length(b.node);
-    buf_a = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
-    buf_b = memory_alloc_aligned(COMPARE_BUFFER_SIZE);
-    uint64_t progress_total = a.size > b.size ? a.size : b.size;
-
-    if (strict && a.size != b.size) {
-        if (!quiet)
-            printf("Strict mode: Image size mismatch!\n");
-        ret = 1;
-        goto cleanup;
-    }
-    uint64_t offset = 0;
-    ret = compare_range_walk(&a, &b, strict, quiet, buf_a, buf_b, progress_total, &offset);
-    if (ret)
-        goto cleanup;
-    if (a.size != b.size) {
-        if (!quiet)
-            printf("Warning: Image size mismatch!\n");
-        ret = compare_tail_check(a.size > b.size ? &a : &b, offset, quiet, buf_a, progress_total);
-        if (ret)
-            goto cleanup;
-    }
-    if (!quiet)
-        printf("Images are identical.\n");
-    ret = 0;
-
-cleanup:
-    free(buf_a);
-    free(buf_b);
     block_node_close(b.node);
     block_node_close(a.node);
     cli_progress_end();

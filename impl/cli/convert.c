@@ -1,24 +1,23 @@
 /* convert.c — qemu-img convert: sources concatenated into a sparse target (spec/architecture.md §Command line). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
 #include "../util/report.h"
 
+/* convert's own long-only options. */
 enum {
-    CONVERT_OPTION_IMAGE_OPTS = 256,
-    CONVERT_OPTION_TARGET_IMAGE_OPTS,
+    CONVERT_OPTION_TARGET_IMAGE_OPTS = CLI_ARGUMENT_FIRST_OWN,
     CONVERT_OPTION_BITMAPS,
     CONVERT_OPTION_SKIP_BROKEN,
     CONVERT_OPTION_SALVAGE,
     CONVERT_OPTION_TARGET_IS_ZERO,
-    CONVERT_OPTION_OBJECT,
 };
 
 enum {
@@ -574,141 +573,148 @@ cleanup:
 
 /* ---- setup ---- */
 
+/* The options of convert, in qemu-img's order: -f, -T, -O, -t, -F and the others that name the
+ * source's or the target's settings are convert's own. */
+static void convert_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "convert", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add(a, "source-format", required_argument, 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "source-cache", required_argument, 'T');
+    cli_arguments_add(a, "snapshot", required_argument, 'l');
+    cli_arguments_add_long(a, "bitmaps", no_argument, CONVERT_OPTION_BITMAPS);
+    cli_arguments_add_long(a, "skip-broken-bitmaps", no_argument, CONVERT_OPTION_SKIP_BROKEN);
+    cli_arguments_add_long(a, "salvage", no_argument, CONVERT_OPTION_SALVAGE);
+    cli_arguments_add(a, "target-format", required_argument, 'O');
+    cli_arguments_add_long(a, "target-image-opts", no_argument, CONVERT_OPTION_TARGET_IMAGE_OPTS);
+    cli_arguments_add(a, "target-format-options", required_argument, 'o');
+    cli_arguments_add(a, "target-cache", required_argument, 't');
+    cli_arguments_add(a, "backing", required_argument, 'b');
+    cli_arguments_add_short(a, 'B', required_argument);
+    cli_arguments_add(a, "backing-format", required_argument, 'F');
+    cli_arguments_add(a, "sparse-size", required_argument, 'S');
+    cli_arguments_add(a, "no-create", no_argument, 'n');
+    cli_arguments_add_long(a, "target-is-zero", no_argument, CONVERT_OPTION_TARGET_IS_ZERO);
+    cli_arguments_add_short(a, 'c', no_argument);
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add(a, "rate-limit", required_argument, 'r');
+    cli_arguments_add(a, "parallel", required_argument, 'm');
+    cli_arguments_add(a, "oob-writes", no_argument, 'W');
+    cli_arguments_add(a, "copy-range-offloading", no_argument, 'C');
+    cli_arguments_add_shared(a, CLI_SHARED_PROGRESS, "progress", 'p');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* Takes -S SIZE (a multiple of the sector up to the largest buffer, 0 disables detection); 0, or -1
+ * (reported). */
+static int convert_sparse_size_apply(convert_options *options, const char *text)
+{
+    int64_t value;
+    if (cli_size_argument("buffer size for sparse output", text, 0, INT64_MAX, &value) < 0)
+        return -1;
+    if (value % CONVERT_SECTOR != 0 || value / CONVERT_SECTOR > CONVERT_BUFFER_SECTORS_MAX) {
+        cli_error("Invalid buffer size for sparse output specified. Valid sizes are multiples of %d up to "
+                  "%d. Select 0 to disable sparse detection (fully allocates output).",
+                  CONVERT_SECTOR, CONVERT_BUFFER_SECTORS_MAX * CONVERT_SECTOR);
+        return -1;
+    }
+    options->min_sparse = value / CONVERT_SECTOR;
+    options->explicit_sparse = true;
+    return 0;
+}
+
+/* Takes one of convert's own options without an argument; false when c is not one of them. */
+static bool convert_flag_apply(convert_options *options, int c)
+{
+    switch (c) {
+    case CONVERT_OPTION_BITMAPS:
+        options->bitmaps = true;
+        return true;
+    case CONVERT_OPTION_SKIP_BROKEN:
+        options->skip_broken_bitmaps = true;
+        return true;
+    case CONVERT_OPTION_SALVAGE:
+        options->salvage = true;
+        return true;
+    case CONVERT_OPTION_TARGET_IMAGE_OPTS:
+        options->target_image_opts = true;
+        return true;
+    case 'n':
+        options->skip_create = true;
+        return true;
+    case CONVERT_OPTION_TARGET_IS_ZERO:
+        options->target_is_zero = true;
+        return true;
+    case 'c':
+        options->compressed = true;
+        return true;
+    case 'W':
+        options->in_order = false;
+        return true;
+    case 'C':
+        options->copy_range = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Takes one of convert's own options with argument text; 0, or -1 (reported). */
+static int convert_value_apply(convert_options *options, int c, const char *text)
+{
+    switch (c) {
+    case 'f':
+        options->source_format = text;
+        return 0;
+    case 'T':
+        options->source_cache = text;
+        return 0;
+    case 'l':
+        return cli_snapshot_spec_parse(&options->snapshot, text);
+    case 'O':
+        options->target_format = text;
+        return 0;
+    case 'o':
+        return cli_options_accumulate(&options->create_options, text);
+    case 't':
+        options->target_cache = text;
+        return 0;
+    case 'b':
+    case 'B':
+        options->backing_file = text;
+        return 0;
+    case 'F':
+        options->backing_format = text;
+        return 0;
+    case 'S':
+        return convert_sparse_size_apply(options, text);
+    case 'r':
+        return cli_size_argument("rate limit", text, 0, INT64_MAX, &options->rate_limit);
+    default: /* 'm' */
+        return cli_number_argument("number of coroutines", text, 1, CONVERT_PARALLEL_MAX, &options->parallel);
+    }
+}
+
 /* Parses the command line into options; returns 0, 1 when the command should exit with status 1
  * (message printed), or 2 after --help. */
 static int convert_options_parse(convert_options *options, int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"source-format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, CONVERT_OPTION_IMAGE_OPTS},
-        {"source-cache", required_argument, NULL, 'T'},
-        {"snapshot", required_argument, NULL, 'l'},
-        {"bitmaps", no_argument, NULL, CONVERT_OPTION_BITMAPS},
-        {"skip-broken-bitmaps", no_argument, NULL, CONVERT_OPTION_SKIP_BROKEN},
-        {"salvage", no_argument, NULL, CONVERT_OPTION_SALVAGE},
-        {"target-format", required_argument, NULL, 'O'},
-        {"target-image-opts", no_argument, NULL, CONVERT_OPTION_TARGET_IMAGE_OPTS},
-        {"target-format-options", required_argument, NULL, 'o'},
-        {"target-cache", required_argument, NULL, 't'},
-        {"backing", required_argument, NULL, 'b'},
-        {"backing-format", required_argument, NULL, 'F'},
-        {"sparse-size", required_argument, NULL, 'S'},
-        {"no-create", no_argument, NULL, 'n'},
-        {"target-is-zero", no_argument, NULL, CONVERT_OPTION_TARGET_IS_ZERO},
-        {"force-share", no_argument, NULL, 'U'},
-        {"rate-limit", required_argument, NULL, 'r'},
-        {"parallel", required_argument, NULL, 'm'},
-        {"oob-writes", no_argument, NULL, 'W'},
-        {"copy-range-offloading", no_argument, NULL, 'C'},
-        {"progress", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, CONVERT_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "hf:O:b:B:CcF:o:l:S:pt:T:nm:WUr:q", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("convert");
-            return 2;
-        case 'f':
-            options->source_format = optarg;
-            break;
-        case CONVERT_OPTION_IMAGE_OPTS:
-            options->image_opts = true;
-            break;
-        case 'T':
-            options->source_cache = optarg;
-            break;
-        case 'l':
-            if (cli_snapshot_spec_parse(&options->snapshot, optarg) < 0)
-                return 1;
-            break;
-        case CONVERT_OPTION_BITMAPS:
-            options->bitmaps = true;
-            break;
-        case CONVERT_OPTION_SKIP_BROKEN:
-            options->skip_broken_bitmaps = true;
-            break;
-        case CONVERT_OPTION_SALVAGE:
-            options->salvage = true;
-            break;
-        case 'O':
-            options->target_format = optarg;
-            break;
-        case CONVERT_OPTION_TARGET_IMAGE_OPTS:
-            options->target_image_opts = true;
-            break;
-        case 'o':
-            if (cli_options_accumulate(&options->create_options, optarg) < 0)
-                return 1;
-            break;
-        case 't':
-            options->target_cache = optarg;
-            break;
-        case 'b':
-        case 'B':
-            options->backing_file = optarg;
-            break;
-        case 'F':
-            options->backing_format = optarg;
-            break;
-        case 'S': {
-            int64_t value;
-            if (cli_size_argument("buffer size for sparse output", optarg, 0, INT64_MAX, &value) < 0)
-                return 1;
-            if (value % CONVERT_SECTOR != 0 || value / CONVERT_SECTOR > CONVERT_BUFFER_SECTORS_MAX) {
-                cli_error("Invalid buffer size for sparse output specified. Valid sizes are multiples of %d up to "
-                          "%d. Select 0 to disable sparse detection (fully allocates output).",
-                          CONVERT_SECTOR, CONVERT_BUFFER_SECTORS_MAX * CONVERT_SECTOR);
-                return 1;
-            }
-            options->min_sparse = value / CONVERT_SECTOR;
-            options->explicit_sparse = true;
-            break;
-        }
-        case 'n':
-            options->skip_create = true;
-            break;
-        case CONVERT_OPTION_TARGET_IS_ZERO:
-            options->target_is_zero = true;
-            break;
-        case 'c':
-            options->compressed = true;
-            break;
-        case 'U':
-            options->force_share = true;
-            break;
-        case 'r':
-            if (cli_size_argument("rate limit", optarg, 0, INT64_MAX, &options->rate_limit) < 0)
-                return 1;
-            break;
-        case 'm':
-            if (cli_number_argument("number of coroutines", optarg, 1, CONVERT_PARALLEL_MAX, &options->parallel) < 0)
-                return 1;
-            break;
-        case 'W':
-            options->in_order = false;
-            break;
-        case 'C':
-            options->copy_range = true;
-            break;
-        case 'p':
-            options->progress = true;
-            break;
-        case 'q':
-            options->quiet = true;
-            break;
-        case CONVERT_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            cli_usage_try(argv[0]);
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int c, exit_code = 0;
+    convert_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code == 0 ? 2 : 1;
+        if (!convert_flag_apply(options, c) && convert_value_apply(options, c, optarg) < 0)
             return 1;
-        }
     }
+    options->image_opts = shared.image_opts;
+    options->force_share = shared.force_share;
+    options->progress = shared.progress;
+    options->quiet = shared.quiet;
     return 0;
 }
 
@@ -840,6 +846,207 @@ static block_node *convert_target_open(const char *filename, const char *format,
     return node;
 }
 
+/* The checks made before anything is opened: refused combinations, "-o help", a missing file name and
+ * the source cache mode (after filling in the default target format). Returns -1 to go on, or the exit
+ * code when the command is finished (message printed). */
+static int convert_request_check(convert_options *options, int argc, char **argv)
+{
+    if (options->target_format == NULL && !options->target_image_opts)
+        options->target_format = "raw";
+    if (convert_options_check(options) < 0)
+        return 1;
+    int source_count = argc - optind - 1;
+    const char *target_name = source_count >= 1 ? argv[argc - 1] : NULL;
+    if (options->create_options && option_text_has_help(options->create_options)) {
+        if (options->target_format)
+            return cli_options_help_print(target_name, options->target_format);
+        cli_error("Option help requires a format be specified");
+        return 1;
+    }
+    if (source_count < 1) {
+        cli_error("Must specify image file name");
+        return 1;
+    }
+    int source_cache_flags;
+    if (block_cache_mode_parse(options->source_cache, &source_cache_flags, NULL) < 0) {
+        cli_error("Invalid source cache option: %s", options->source_cache);
+        return 1;
+    }
+    return -1;
+}
+
+/* Prepares the creation of the target (sized to the sources' total) into *plan; *backing_from_options
+ * is the backing_file the -o options set, or NULL. Returns 0, or -1 (reported). */
+static int convert_target_prepare(block_create_plan *plan, const convert_job *job, const convert_options *options,
+                                  const char *target_name, const char **backing_from_options)
+{
+    /* A size given with -o is overridden by the sources' total, as qemu does. */
+    bool user_size = convert_option_text_has(options->create_options, "size");
+    uint64_t size = job->total_sectors * CONVERT_SECTOR;
+    /* qemu reports a backing file without format only after its other checks: stand in a format
+     * for the preparation and take it out again. */
+    const char *backing_format = options->backing_format;
+    bool stand_in_format = false;
+    error *err = NULL;
+    if (backing_format == NULL && !convert_option_text_has(options->create_options, "backing_fmt") &&
+        (options->backing_file || convert_option_text_has(options->create_options, "backing_file")) &&
+        convert_format_has_option(options->target_format, "backing_fmt")) {
+        backing_format = "raw";
+        stand_in_format = true;
+    }
+    if (block_create_prepare(plan, target_name, options->target_format, options->backing_file, backing_format,
+                             options->create_options, user_size ? UINT64_MAX : size, true, &err) < 0) {
+        cli_error_report(err, NULL);
+        return -1;
+    }
+    if (stand_in_format)
+        option_list_remove(&plan->options, "backing_fmt");
+    if (user_size) {
+        char text[32];
+        snprintf(text, sizeof(text), "%" PRIu64, size);
+        option_list_set(&plan->options, "size", text);
+    }
+    *backing_from_options = option_list_get(&plan->options, "backing_file");
+    return 0;
+}
+
+/* Checks that compression fits the target's creation options. Returns 0, or -1 (reported). */
+static int convert_compression_check(const block_create_plan *plan)
+{
+    bool encryption = false;
+    const char *encryption_text = option_list_get(&plan->options, "encryption");
+    if (encryption_text)
+        option_value_parse_bool("encryption", encryption_text, &encryption, NULL);
+    const char *preallocation = option_list_get(&plan->options, "preallocation");
+    if (plan->driver->write_compressed == NULL) {
+        cli_error("Compression not supported for this file format");
+        return -1;
+    }
+    if (encryption || option_list_get(&plan->options, "encrypt.format")) {
+        cli_error("Compression and encryption not supported at the same time");
+        return -1;
+    }
+    if (preallocation && strcmp(preallocation, "off") != 0) {
+        cli_error("Compression and preallocation not supported at the same time");
+        return -1;
+    }
+    return 0;
+}
+
+/* The checks qemu makes once the sources are open and the target planned (backing file, compression,
+ * bitmaps). Returns -1 to go on, or the exit code (message printed; --target-is-zero with a backing
+ * file exits 0). */
+static int convert_target_check(const convert_job *job, const convert_options *options,
+                                const block_create_plan *plan, const char *backing_from_options)
+{
+    if (options->target_is_zero && job->target_has_backing) {
+        /* qemu reports this and still exits with status 0. */
+        cli_error("Cannot use --target-is-zero when the destination image has a backing file");
+        return 0;
+    }
+    if (job->source_count > 1 && job->target_has_backing) {
+        cli_error("Having a backing file for the target makes no sense when concatenating multiple input images");
+        return 1;
+    }
+    if (backing_from_options && option_list_get(&plan->options, "backing_fmt") == NULL) {
+        cli_error("Use of backing file requires explicit backing format");
+        return 1;
+    }
+    if (options->compressed && !options->skip_create && convert_compression_check(plan) < 0)
+        return 1;
+    if (options->bitmaps) {
+        if (job->source_count > 1) {
+            cli_error("Copying bitmaps only possible with single source");
+            return 1;
+        }
+        if (convert_bitmaps_check(job->sources[0].node, options->skip_broken_bitmaps) < 0)
+            return 1;
+    }
+    return -1;
+}
+
+/* Creates the target (unless -n) and opens it into job->target, checking that it takes what the
+ * options ask for. Returns 0, or -1 (reported). */
+static int convert_target_create_open(convert_job *job, const convert_options *options, block_create_plan *plan,
+                                      const char *target_name)
+{
+    error *err = NULL;
+    if (!options->skip_create && block_create_run(plan, &err) < 0) {
+        char *prefix = memory_printf("%s: error while converting %s: ", target_name, options->target_format);
+        cli_error_report(err, prefix);
+        free(prefix);
+        return -1;
+    }
+    int target_cache_flags;
+    if (block_cache_mode_parse(options->target_cache, &target_cache_flags, NULL) < 0) {
+        cli_error("Invalid cache option: %s", options->target_cache);
+        return -1;
+    }
+    /* qemu opens a sparse-writing target with discard=unmap. */
+    int target_flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_MAY_GROW | (options->min_sparse ? BLOCK_OPEN_UNMAP : 0);
+    if (options->skip_create)
+        job->target = cli_image_open(target_name, options->target_format, options->target_image_opts, target_flags,
+                                     options->target_cache, options->quiet);
+    else
+        job->target = convert_target_open(target_name, options->target_format, &plan->options, target_flags,
+                                          options->target_cache, options->quiet);
+    if (job->target == NULL)
+        return -1;
+    if (options->bitmaps && (job->target->driver->bitmap_add == NULL ||
+                             !block_node_supports_persistent_bitmaps(job->target))) {
+        cli_error("Format driver '%s' does not support bitmaps", job->target->driver->format_name);
+        return -1;
+    }
+    if (options->compressed && job->target->driver->write_compressed == NULL) {
+        cli_error("Compression not supported for this file format");
+        return -1;
+    }
+    return 0;
+}
+
+/* Fills in how the copy runs (alignment, sparseness, compression, zero initialisation), checking that
+ * an existing target (-n) is large enough. Returns 0, or -1 (reported). */
+static int convert_job_configure(convert_job *job, const convert_options *options)
+{
+    job->buffer_sectors = CONVERT_BUFFER_SECTORS;
+    uint64_t sparse_alignment = 1;
+    while (sparse_alignment * 2 <= (uint64_t)options->min_sparse)
+        sparse_alignment *= 2;
+    if (options->min_sparse == 0)
+        sparse_alignment = 0;
+    uint64_t target_alignment = job->target->request_alignment ? job->target->request_alignment : 1;
+    target_alignment = (target_alignment + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+    job->alignment = sparse_alignment > target_alignment ? sparse_alignment : target_alignment;
+    if (options->skip_create) {
+        int64_t length = block_node_length(job->target);
+        if (length < 0) {
+            cli_error("unable to get output image length: %s", strerror(EIO));
+            return -1;
+        }
+        if (((uint64_t)length + CONVERT_SECTOR - 1) / CONVERT_SECTOR < job->total_sectors) {
+            cli_error("output file is smaller than input file");
+            return -1;
+        }
+    }
+    job->target_backing_sectors = -1;
+    if (job->target_has_backing && !options->skip_create && job->target->backing) {
+        int64_t length = block_node_length(job->target->backing);
+        if (length >= 0)
+            job->target_backing_sectors = (length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
+    }
+    job->compressed = options->compressed || block_node_needs_compressed_writes(job->target);
+    job->cluster_sectors = convert_node_cluster_size_get(job->target) / CONVERT_SECTOR;
+    job->copy_range = options->copy_range;
+    job->salvage = options->salvage;
+    job->quiet = options->quiet;
+    job->min_sparse = (uint64_t)options->min_sparse;
+    job->rate_limit = (uint64_t)options->rate_limit;
+    job->has_zero_init = options->target_is_zero;
+    if (!job->has_zero_init && !options->skip_create && job->min_sparse && !job->target_has_backing)
+        job->has_zero_init = block_node_has_zero_init(job->target);
+    return 0;
+}
+
 /* qemu-img convert [options] SRC_FILE [SRC_FILE2...] TGT_FILE. Returns 0 on success, 1 on failure. */
 int cli_command_convert(int argc, char **argv)
 {
@@ -854,7 +1061,6 @@ int cli_command_convert(int argc, char **argv)
     block_create_plan plan;
     bool plan_ready = false;
     bool progress_started = false;
-    error *err = NULL;
     int ret = 1;
 
     memset(&plan, 0, sizeof(plan));
@@ -863,190 +1069,33 @@ int cli_command_convert(int argc, char **argv)
         ret = parsed == 2 ? 0 : 1;
         goto cleanup;
     }
-    if (options.target_format == NULL && !options.target_image_opts)
-        options.target_format = "raw";
-    if (convert_options_check(&options) < 0)
+    if ((ret = convert_request_check(&options, argc, argv)) >= 0)
         goto cleanup;
-    int source_count = argc - optind - 1;
-    const char *target_name = source_count >= 1 ? argv[argc - 1] : NULL;
-    if (options.create_options && option_text_has_help(options.create_options)) {
-        if (options.target_format)
-            ret = cli_options_help_print(target_name, options.target_format);
-        else
-            cli_error("Option help requires a format be specified");
-        goto cleanup;
-    }
-    if (source_count < 1) {
-        cli_error("Must specify image file name");
-        goto cleanup;
-    }
-    int source_cache_flags;
-    if (block_cache_mode_parse(options.source_cache, &source_cache_flags, &err) < 0) {
-        error_free(err);
-        err = NULL;
-        cli_error("Invalid source cache option: %s", options.source_cache);
-        goto cleanup;
-    }
+    ret = 1;
+    const char *target_name = argv[argc - 1];
     if (options.quiet)
         options.progress = false;
     cli_progress_begin(options.progress);
     progress_started = true;
 
-    if (convert_sources_open(&job, &options, argv + optind, (size_t)source_count) < 0)
+    if (convert_sources_open(&job, &options, argv + optind, (size_t)(argc - optind - 1)) < 0)
         goto cleanup;
     if (convert_snapshot_load(&job, &options) < 0)
         goto cleanup;
-
-    const char *backing = options.backing_file;
     const char *backing_from_options = NULL;
     if (!options.skip_create) {
-        /* A size given with -o is overridden by the sources' total, as qemu does. */
-        bool user_size = convert_option_text_has(options.create_options, "size");
-        uint64_t size = job.total_sectors * CONVERT_SECTOR;
-        /* qemu reports a backing file without format only after its other checks: stand in a
-         * format for the preparation and take it out again. */
-        const char *backing_format = options.backing_format;
-        bool stand_in_format = false;
-        if (backing_format == NULL && !convert_option_text_has(options.create_options, "backing_fmt") &&
-            (options.backing_file || convert_option_text_has(options.create_options, "backing_file")) &&
-            convert_format_has_option(options.target_format, "backing_fmt")) {
-            backing_format = "raw";
-            stand_in_format = true;
-        }
-        if (block_create_prepare(&plan, target_name, options.target_format, options.backing_file, backing_format,
-                                 options.create_options, user_size ? UINT64_MAX : size, true, &err) < 0) {
-            cli_error_report(err, NULL);
-            err = NULL;
-            plan_ready = true;
-            goto cleanup;
-        }
         plan_ready = true;
-        if (stand_in_format)
-            option_list_remove(&plan.options, "backing_fmt");
-        if (user_size) {
-            char text[32];
-            snprintf(text, sizeof(text), "%" PRIu64, size);
-            option_list_set(&plan.options, "size", text);
-        }
-        backing_from_options = option_list_get(&plan.options, "backing_file");
-        if (backing_from_options)
-            backing = backing_from_options;
-    }
-    job.target_has_backing = backing != NULL;
-    if (options.target_is_zero && job.target_has_backing) {
-        /* qemu reports this and still exits with status 0. */
-        cli_error("Cannot use --target-is-zero when the destination image has a backing file");
-        ret = 0;
-        goto cleanup;
-    }
-    if (job.source_count > 1 && backing) {
-        cli_error("Having a backing file for the target makes no sense when concatenating multiple input images");
-        goto cleanup;
-    }
-    if (backing_from_options && option_list_get(&plan.options, "backing_fmt") == NULL) {
-        cli_error("Use of backing file requires explicit backing format");
-        goto cleanup;
-    }
-    if (options.compressed && !options.skip_create) {
-        bool encryption = false;
-        const char *encryption_text = option_list_get(&plan.options, "encryption");
-        if (encryption_text)
-            option_value_parse_bool("encryption", encryption_text, &encryption, NULL);
-        const char *preallocation = option_list_get(&plan.options, "preallocation");
-        if (plan.driver->write_compressed == NULL) {
-            cli_error("Compression not supported for this file format");
-            goto cleanup;
-        }
-        if (encryption || option_list_get(&plan.options, "encrypt.format")) {
-            cli_error("Compression and encryption not supported at the same time");
-            goto cleanup;
-        }
-        if (preallocation && strcmp(preallocation, "off") != 0) {
-            cli_error("Compression and preallocation not supported at the same time");
-            goto cleanup;
-        }
-    }
-    if (options.bitmaps) {
-        if (job.source_count > 1) {
-            cli_error("Copying bitmaps only possible with single source");
-            goto cleanup;
-        }
-        if (convert_bitmaps_check(job.sources[0].node, options.skip_broken_bitmaps) < 0)
+        if (convert_target_prepare(&plan, &job, &options, target_name, &backing_from_options) < 0)
             goto cleanup;
     }
-    if (!options.skip_create && block_create_run(&plan, &err) < 0) {
-        char *prefix = memory_printf("%s: error while converting %s: ", target_name, options.target_format);
-        cli_error_report(err, prefix);
-        err = NULL;
-        free(prefix);
+    job.target_has_backing = (backing_from_options ? backing_from_options : options.backing_file) != NULL;
+    if ((ret = convert_target_check(&job, &options, &plan, backing_from_options)) >= 0)
         goto cleanup;
-    }
-
-    int target_cache_flags;
-    if (block_cache_mode_parse(options.target_cache, &target_cache_flags, &err) < 0) {
-        error_free(err);
-        err = NULL;
-        cli_error("Invalid cache option: %s", options.target_cache);
+    ret = 1;
+    if (convert_target_create_open(&job, &options, &plan, target_name) < 0)
         goto cleanup;
-    }
-    /* qemu opens a sparse-writing target with discard=unmap. */
-    int target_flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_MAY_GROW | (options.min_sparse ? BLOCK_OPEN_UNMAP : 0);
-    if (options.skip_create)
-        job.target = cli_image_open(target_name, options.target_format, options.target_image_opts, target_flags,
-                                    options.target_cache, options.quiet);
-    else
-        job.target = convert_target_open(target_name, options.target_format, &plan.options, target_flags,
-                                             options.target_cache, options.quiet);
-    if (job.target == NULL)
+    if (convert_job_configure(&job, &options) < 0)
         goto cleanup;
-    if (options.bitmaps && (job.target->driver->bitmap_add == NULL ||
-                            !block_node_supports_persistent_bitmaps(job.target))) {
-        cli_error("Format driver '%s' does not support bitmaps", job.target->driver->format_name);
-        goto cleanup;
-    }
-    if (options.compressed && job.target->driver->write_compressed == NULL) {
-        cli_error("Compression not supported for this file format");
-        goto cleanup;
-    }
-
-    job.buffer_sectors = CONVERT_BUFFER_SECTORS;
-    uint64_t sparse_alignment = 1;
-    while (sparse_alignment * 2 <= (uint64_t)options.min_sparse)
-        sparse_alignment *= 2;
-    if (options.min_sparse == 0)
-        sparse_alignment = 0;
-    uint64_t target_alignment = job.target->request_alignment ? job.target->request_alignment : 1;
-    target_alignment = (target_alignment + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
-    job.alignment = sparse_alignment > target_alignment ? sparse_alignment : target_alignment;
-
-    if (options.skip_create) {
-        int64_t length = block_node_length(job.target);
-        if (length < 0) {
-            cli_error("unable to get output image length: %s", strerror(EIO));
-            goto cleanup;
-        }
-        if (((uint64_t)length + CONVERT_SECTOR - 1) / CONVERT_SECTOR < job.total_sectors) {
-            cli_error("output file is smaller than input file");
-            goto cleanup;
-        }
-    }
-    job.target_backing_sectors = -1;
-    if (job.target_has_backing && !options.skip_create && job.target->backing) {
-        int64_t length = block_node_length(job.target->backing);
-        if (length >= 0)
-            job.target_backing_sectors = (length + CONVERT_SECTOR - 1) / CONVERT_SECTOR;
-    }
-    job.compressed = options.compressed || block_node_needs_compressed_writes(job.target);
-    job.cluster_sectors = convert_node_cluster_size_get(job.target) / CONVERT_SECTOR;
-    job.copy_range = options.copy_range;
-    job.salvage = options.salvage;
-    job.quiet = options.quiet;
-    job.min_sparse = (uint64_t)options.min_sparse;
-    job.rate_limit = (uint64_t)options.rate_limit;
-    job.has_zero_init = options.target_is_zero;
-    if (!job.has_zero_init && !options.skip_create && job.min_sparse && !job.target_has_backing)
-        job.has_zero_init = block_node_has_zero_init(job.target);
-
     if (convert_job_run(&job, options.progress) < 0)
         goto cleanup;
     if (options.bitmaps && convert_bitmaps_copy(job.sources[0].node, job.target, options.skip_broken_bitmaps) < 0)
@@ -1065,7 +1114,6 @@ cleanup:
     free(job.sources);
     if (plan_ready)
         block_create_plan_free(&plan);
-    error_free(err);
     free(options.create_options);
     cli_snapshot_spec_free(&options.snapshot);
     return ret;

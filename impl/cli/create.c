@@ -1,15 +1,13 @@
 /* create.c — `qemu-img create`: a new image of any format, with -o options, backing file and size
  * (spec/architecture.md §Command line). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
-
-enum { CREATE_OPTION_OBJECT = 256 };
 
 /* Appends one -o argument to the accumulated option text (qemu's accumulate_options). */
 int cli_options_accumulate(char **options, const char *text)
@@ -66,67 +64,79 @@ static void create_size_error_reword(error *err, const block_create_plan *plan, 
                                  hint ? " (try using a larger cluster size)" : "");
 }
 
+/* The options of create, in qemu-img's order. */
+static void create_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "create", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add(a, "options", required_argument, 'o');
+    cli_arguments_add(a, "backing", required_argument, 'b');
+    cli_arguments_add_short(a, 'F', required_argument);
+    cli_arguments_add(a, "backing-format", required_argument, 'B');
+    cli_arguments_add(a, "backing-unsafe", no_argument, 'u');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* What create's own options set. */
+typedef struct create_request {
+    char *options;
+    const char *backing_file;
+    const char *backing_format;
+    bool unsafe_backing;
+} create_request;
+
+/* Takes create's own option c with argument text; 0, or -1 (reported). */
+static int create_option_apply(create_request *request, int c, const char *text)
+{
+    switch (c) {
+    case 'o':
+        return cli_options_accumulate(&request->options, text);
+    case 'b':
+        request->backing_file = text;
+        return 0;
+    case 'F':
+    case 'B':
+        request->backing_format = text;
+        return 0;
+    default: /* 'u' */
+        request->unsafe_backing = true;
+        return 0;
+    }
+}
+
+/* `qemu-img create [-f FMT] [-o OPTIONS] [-b BACKING [-B BACKING_FMT] [-u]] [-q] FILE [SIZE]`: creates
+ * FILE, or prints the format's options for "-o help". Returns the exit code. */
 int cli_command_create(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"options", required_argument, NULL, 'o'},
-        {"backing", required_argument, NULL, 'b'},
-        {"backing-format", required_argument, NULL, 'B'},
-        {"backing-unsafe", no_argument, NULL, 'u'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, CREATE_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = "raw", *backing_format = NULL, *backing_file = NULL;
-    char *options = NULL;
-    bool unsafe_backing = false;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    create_request request = {0};
     int ret = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "hf:o:b:F:B:uq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("create");
-            free(options);
-            return 0;
-        case 'f':
-            format = optarg;
-            break;
-        case 'o':
-            if (cli_options_accumulate(&options, optarg) < 0)
-                goto cleanup;
-            break;
-        case 'b':
-            backing_file = optarg;
-            break;
-        case 'F':
-        case 'B':
-            backing_format = optarg;
-            break;
-        case 'u':
-            unsafe_backing = true;
-            break;
-        case 'q':
-            cli_quiet = true;
-            break;
-        case CREATE_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                goto cleanup;
-            break;
-        default:
-            free(options);
-            return cli_usage_try(argv[0]);
+    create_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &ret)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            goto cleanup;
+        if (create_option_apply(&request, c, optarg) < 0) {
+            ret = 1;
+            goto cleanup;
         }
     }
+    ret = 1;
+    const char *format = shared.format ? shared.format : "raw";
+    const char *backing_file = request.backing_file, *backing_format = request.backing_format;
+    const char *options = request.options;
+    bool unsafe_backing = request.unsafe_backing;
     const char *filename = optind < argc ? argv[optind] : NULL;
     if (options && option_text_has_help(options)) {
         ret = cli_options_help_print(filename, format);
         goto cleanup;
     }
     if (optind >= argc) {
-        free(options);
-        return cli_usage_error(argv[0], "Expecting image file name");
+        ret = cli_usage_error(argv[0], "Expecting image file name");
+        goto cleanup;
     }
     optind++;
     int64_t size = -1;
@@ -135,8 +145,8 @@ int cli_command_create(int argc, char **argv)
             goto cleanup;
     }
     if (optind != argc) {
-        free(options);
-        return cli_usage_error(argv[0], "Unexpected argument: %s", argv[optind]);
+        ret = cli_usage_error(argv[0], "Unexpected argument: %s", argv[optind]);
+        goto cleanup;
     }
     block_create_plan plan;
     error *err = NULL;
@@ -163,6 +173,6 @@ int cli_command_create(int argc, char **argv)
     block_create_plan_free(&plan);
     ret = 0;
 cleanup:
-    free(options);
+    free(request.options);
     return ret;
 }

@@ -1,17 +1,12 @@
 /* dd.c — qemu-img dd: copies blocks of an image into a newly created image (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
-
-enum {
-    DD_OPTION_IMAGE_OPTS = 256,
-    DD_OPTION_OBJECT,
-};
 
 /* Operands seen on the command line. */
 enum {
@@ -131,51 +126,38 @@ cleanup:
     return ret;
 }
 
+/* The options of dd, in qemu-img's order. */
+static void dd_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "dd", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "output-format", required_argument, 'O');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
 /* qemu-img dd [-f FMT|--image-opts] [-O OUTPUT_FMT] [-U] [bs=N] [count=N] [skip=N] if=INPUT of=OUTPUT.
  * Returns 0 on success, 1 on any failure. */
 int cli_command_dd(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, DD_OPTION_IMAGE_OPTS},
-        {"output-format", required_argument, NULL, 'O'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"object", required_argument, NULL, DD_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = NULL, *output_format = "raw";
-    bool image_opts = false, force_share = false;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    const char *output_format = "raw";
     dd_settings settings = {.block_size = 512};
     block_node *input = NULL, *output = NULL;
-    int ret = 1;
+    int ret = 1, exit_code = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "hf:O:U", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("dd");
-            return 0;
-        case 'f':
-            format = optarg;
-            break;
-        case DD_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case 'O':
-            output_format = optarg;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case DD_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            return cli_usage_try(argv[0]);
-        }
+    dd_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        output_format = optarg; /* -O is dd's only option of its own */
     }
+    const char *format = shared.format;
+    bool image_opts = shared.image_opts, force_share = shared.force_share;
     for (int i = optind; i < argc; i++)
         if (dd_operand_apply(&settings, argv[i]) < 0)
             goto cleanup;

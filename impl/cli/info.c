@@ -1,17 +1,18 @@
 /* info.c — `qemu-img info`: an image (and with --backing-chain its whole chain) in human or JSON
  * form (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "print.h"
 #include "../block/info.h"
 #include "../util/memory.h"
 
-enum { INFO_OPTION_OUTPUT = 256, INFO_OPTION_BACKING_CHAIN, INFO_OPTION_OBJECT, INFO_OPTION_IMAGE_OPTS, INFO_OPTION_LIMITS };
+/* info's own long options without a letter. */
+enum { INFO_OPTION_BACKING_CHAIN = CLI_ARGUMENT_FIRST_OWN, INFO_OPTION_LIMITS };
 
 /* True when filename already appears among the first count names. */
 static bool info_name_seen(char **names, size_t count, const char *filename)
@@ -81,58 +82,40 @@ static json_value *info_collect(const char *filename, const char *format, bool i
     return list;
 }
 
+/* The options of info, in qemu-img's order. */
+static void info_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "info", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add_long(a, "backing-chain", no_argument, INFO_OPTION_BACKING_CHAIN);
+    cli_arguments_add_shared(a, CLI_SHARED_CACHE, "cache", 't');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_long(a, "limits", no_argument, INFO_OPTION_LIMITS);
+    cli_arguments_add_shared(a, CLI_SHARED_OUTPUT, "output", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* `qemu-img info [-f FMT|--image-opts] [--backing-chain] [-t CACHE] [-U] [--limits] [--output=human|json]
+ * FILE`: describes FILE (and its backing chain). Returns 0 or 1. */
 int cli_command_info(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, INFO_OPTION_IMAGE_OPTS},
-        {"backing-chain", no_argument, NULL, INFO_OPTION_BACKING_CHAIN},
-        {"cache", required_argument, NULL, 't'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"limits", no_argument, NULL, INFO_OPTION_LIMITS},
-        {"output", required_argument, NULL, INFO_OPTION_OUTPUT},
-        {"object", required_argument, NULL, INFO_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = NULL, *cache = NULL;
-    bool image_opts = false, chain = false, force_share = false, json = false, limits = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "hf:t:U", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("info");
-            return 0;
-        case 'f':
-            format = optarg;
-            break;
-        case INFO_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case INFO_OPTION_BACKING_CHAIN:
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    bool chain = false, limits = false;
+    int c, exit_code = 0;
+    info_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        if (c == INFO_OPTION_BACKING_CHAIN)
             chain = true;
-            break;
-        case 't':
-            cache = optarg;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case INFO_OPTION_LIMITS:
+        else
             limits = true;
-            break;
-        case INFO_OPTION_OUTPUT:
-            if (cli_output_format_parse(argv[0], optarg, &json) < 0)
-                return 1;
-            break;
-        case INFO_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            return cli_usage_try(argv[0]);
-        }
     }
+    const char *format = shared.format, *cache = shared.cache;
+    bool image_opts = shared.image_opts, force_share = shared.force_share, json = shared.json;
     if (optind != argc - 1)
         return cli_usage_error(argv[0], "Expecting one image file name");
     int cache_flags;

@@ -1,14 +1,12 @@
 /* map.c — `qemu-img map`: the allocation of every range of the virtual disk through the backing
  * chain, in human or JSON form (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
-
-enum { MAP_OPTION_OUTPUT = 256, MAP_OPTION_OBJECT, MAP_OPTION_IMAGE_OPTS };
 
 typedef struct map_entry {
     uint64_t start;
@@ -99,57 +97,39 @@ static int map_entry_print(bool json, const map_entry *e, map_entry *next)
     return 0;
 }
 
+/* The options of map, in qemu-img's order. */
+static void map_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "map", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "start-offset", required_argument, 's');
+    cli_arguments_add(a, "max-length", required_argument, 'l');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_OUTPUT, "output", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* `qemu-img map [-f FMT|--image-opts] [-s START] [-l LENGTH] [-U] [--output=human|json] FILE`: prints the
+ * allocation of FILE's ranges. Returns 0 or 1. */
 int cli_command_map(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, MAP_OPTION_IMAGE_OPTS},
-        {"start-offset", required_argument, NULL, 's'},
-        {"max-length", required_argument, NULL, 'l'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"output", required_argument, NULL, MAP_OPTION_OUTPUT},
-        {"object", required_argument, NULL, MAP_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = NULL;
-    bool image_opts = false, force_share = false, json = false;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
     int64_t start_offset = 0, max_length = -1;
-    int c;
-    while ((c = getopt_long(argc, argv, "hf:s:l:U", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("map");
-            return 0;
-        case 'f':
-            format = optarg;
-            break;
-        case MAP_OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case 's':
-            if (cli_size_argument("start offset", optarg, 0, INT64_MAX, &start_offset) < 0)
-                return 1;
-            break;
-        case 'l':
-            if (cli_size_argument("max length", optarg, 0, INT64_MAX, &max_length) < 0)
-                return 1;
-            break;
-        case MAP_OPTION_OUTPUT:
-            if (cli_output_format_parse(argv[0], optarg, &json) < 0)
-                return 1;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case MAP_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0)
-                return 1;
-            break;
-        default:
-            return cli_usage_try(argv[0]);
-        }
+    int c, exit_code = 0;
+    map_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        if (c == 's' && cli_size_argument("start offset", optarg, 0, INT64_MAX, &start_offset) < 0)
+            return 1;
+        if (c == 'l' && cli_size_argument("max length", optarg, 0, INT64_MAX, &max_length) < 0)
+            return 1;
     }
+    const char *format = shared.format;
+    bool image_opts = shared.image_opts, force_share = shared.force_share, json = shared.json;
     if (optind != argc - 1)
         return cli_usage_error(argv[0], "Expecting one image file name");
     const char *filename = argv[optind];

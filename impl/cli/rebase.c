@@ -1,19 +1,13 @@
 /* rebase.c — `qemu-img rebase`: changes the backing file of an image, first copying into it every range where the old and the new backing data differ unless -u (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "../util/json.h"
 #include "../util/memory.h"
-
-/* Long-only options of rebase. */
-enum {
-    REBASE_OPTION_OBJECT = 256,
-    REBASE_OPTION_IMAGE_OPTS,
-};
 
 /* Bytes examined per step, as qemu's I/O buffer. */
 #define REBASE_BUFFER_SIZE (2u * 1024 * 1024)
@@ -45,89 +39,74 @@ typedef struct rebase_images {
     block_node *prefix;            /* new_backing when it is already in the image's chain */
 } rebase_images;
 
+/* The options of rebase, in qemu-img's order: -T (the backing image's cache) and -F are rebase's own. */
+static void rebase_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "rebase", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add_shared(a, CLI_SHARED_CACHE, "cache", 't');
+    cli_arguments_add(a, "compress", no_argument, 'c');
+    cli_arguments_add(a, "backing", required_argument, 'b');
+    cli_arguments_add_short(a, 'F', required_argument);
+    cli_arguments_add(a, "backing-format", required_argument, 'B');
+    cli_arguments_add(a, "backing-cache", required_argument, 'T');
+    cli_arguments_add(a, "backing-unsafe", no_argument, 'u');
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_PROGRESS, "progress", 'p');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
+/* Takes rebase's own option c with argument text into args. */
+static void rebase_option_apply(rebase_arguments *args, int c, const char *text)
+{
+    switch (c) {
+    case 'b':
+        args->backing = text;
+        break;
+    case 'F': /* the spelling of qemu up to 10.0 */
+    case 'B':
+        args->backing_format = text;
+        break;
+    case 'T':
+        args->backing_cache_mode = text;
+        break;
+    case 'u':
+        args->unsafe = true;
+        break;
+    default: /* 'c' */
+        args->compress = true;
+        break;
+    }
+}
+
 /* Parses argv into args. Returns -1 to go on, or the exit code when the command is finished. */
 static int rebase_arguments_parse(int argc, char **argv, rebase_arguments *args)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, REBASE_OPTION_IMAGE_OPTS},
-        {"cache", required_argument, NULL, 't'},
-        {"compress", no_argument, NULL, 'c'},
-        {"backing", required_argument, NULL, 'b'},
-        {"backing-format", required_argument, NULL, 'B'},
-        {"backing-cache", required_argument, NULL, 'T'},
-        {"backing-unsafe", no_argument, NULL, 'u'},
-        {"force-share", no_argument, NULL, 'U'},
-        {"progress", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, REBASE_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    int ret = -1;
-    int c;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int c, exit_code = 0;
 
-    optind = 0;
-    while (ret < 0 && (c = getopt_long(argc, argv, "hf:t:cb:F:B:T:uUpq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("rebase");
-            ret = 0;
-            break;
-        case 'f':
-            args->format = optarg;
-            break;
-        case REBASE_OPTION_IMAGE_OPTS:
-            args->image_opts = true;
-            break;
-        case 't':
-            args->cache_mode = optarg;
-            break;
-        case 'b':
-            args->backing = optarg;
-            break;
-        case 'F': /* the spelling of qemu up to 10.0 */
-        case 'B':
-            args->backing_format = optarg;
-            break;
-        case 'u':
-            args->unsafe = true;
-            break;
-        case 'c':
-            args->compress = true;
-            break;
-        case 'U':
-            args->force_share = true;
-            break;
-        case 'p':
-            args->progress = true;
-            break;
-        case 'T':
-            args->backing_cache_mode = optarg;
-            break;
-        case 'q':
-            args->quiet = true;
-            break;
-        case REBASE_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0) {
-                ret = 1;
-            }
-            break;
-        default:
-            ret = cli_usage_try(argv[0]);
-            break;
-        }
+    rebase_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        rebase_option_apply(args, c, optarg);
     }
-    if (ret < 0 && args->quiet) {
-        args->progress = false;
-    }
-    if (ret < 0 && optind != argc - 1) {
-        ret = cli_usage_error(argv[0], "Expecting one image file name");
-    }
-    if (ret < 0 && !args->unsafe && args->backing == NULL) {
-        ret = cli_usage_error(argv[0], "Must specify backing file (-b) or use unsafe mode (-u)");
-    }
-    return ret;
+    args->format = shared.format;
+    args->image_opts = shared.image_opts;
+    if (shared.cache)
+        args->cache_mode = shared.cache;
+    args->force_share = shared.force_share;
+    args->quiet = shared.quiet;
+    args->progress = shared.progress && !shared.quiet;
+    if (optind != argc - 1)
+        return cli_usage_error(argv[0], "Expecting one image file name");
+    if (!args->unsafe && args->backing == NULL)
+        return cli_usage_error(argv[0], "Must specify backing file (-b) or use unsafe mode (-u)");
+    return -1;
 }
 
 /* The write unit of the rebase: the image's subcluster size (its cluster size when compressing),

@@ -1,19 +1,13 @@
 /* snapshot.c — `qemu-img snapshot`: lists, creates, applies and deletes internal snapshots through the driver's snapshot operations (spec/architecture.md §Command line). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "arguments.h"
 #include "common.h"
 #include "print.h"
 #include "../util/memory.h"
-
-/* Long-only options of snapshot. */
-enum {
-    SNAPSHOT_OPTION_OBJECT = 256,
-    SNAPSHOT_OPTION_IMAGE_OPTS,
-};
 
 /* The action letters double as the option letters, as in qemu. */
 enum {
@@ -37,69 +31,46 @@ typedef struct snapshot_arguments {
     bool quiet;
 } snapshot_arguments;
 
+/* The options of snapshot, in qemu-img's order; the action options return their action letter. */
+static void snapshot_arguments_build(cli_arguments *a)
+{
+    cli_arguments_init(a, "snapshot", false);
+    cli_arguments_add_shared(a, CLI_SHARED_HELP, "help", 'h');
+    cli_arguments_add_shared(a, CLI_SHARED_FORMAT, "format", 'f');
+    cli_arguments_add_shared(a, CLI_SHARED_IMAGE_OPTS, "image-opts", 0);
+    cli_arguments_add(a, "list", no_argument, SNAPSHOT_ACTION_LIST);
+    cli_arguments_add(a, "apply", required_argument, SNAPSHOT_ACTION_APPLY);
+    cli_arguments_add(a, "create", required_argument, SNAPSHOT_ACTION_CREATE);
+    cli_arguments_add(a, "delete", required_argument, SNAPSHOT_ACTION_DELETE);
+    cli_arguments_add_shared(a, CLI_SHARED_FORCE_SHARE, "force-share", 'U');
+    cli_arguments_add_shared(a, CLI_SHARED_QUIET, "quiet", 'q');
+    cli_arguments_add_shared(a, CLI_SHARED_OBJECT, "object", 0);
+}
+
 /* Parses argv into args. Returns -1 to go on, or the exit code when the command is finished. */
 static int snapshot_arguments_parse(int argc, char **argv, snapshot_arguments *args)
 {
-    static const struct option long_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'f'},
-        {"image-opts", no_argument, NULL, SNAPSHOT_OPTION_IMAGE_OPTS},
-        {"list", no_argument, NULL, SNAPSHOT_ACTION_LIST},
-        {"apply", required_argument, NULL, SNAPSHOT_ACTION_APPLY},
-        {"create", required_argument, NULL, SNAPSHOT_ACTION_CREATE},
-        {"delete", required_argument, NULL, SNAPSHOT_ACTION_DELETE},
-        {"force-share", no_argument, NULL, 'U'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"object", required_argument, NULL, SNAPSHOT_OPTION_OBJECT},
-        {NULL, 0, NULL, 0},
-    };
-    int ret = -1;
-    int c;
+    cli_arguments arguments;
+    cli_shared_values shared = {0};
+    int c, exit_code = 0;
 
-    optind = 0;
-    while (ret < 0 && (c = getopt_long(argc, argv, "hf:la:c:d:Uq", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_help_command_print("snapshot");
-            ret = 0;
-            break;
-        case 'f':
-            args->format = optarg;
-            break;
-        case SNAPSHOT_OPTION_IMAGE_OPTS:
-            args->image_opts = true;
-            break;
-        case SNAPSHOT_ACTION_LIST:
-        case SNAPSHOT_ACTION_APPLY:
-        case SNAPSHOT_ACTION_CREATE:
-        case SNAPSHOT_ACTION_DELETE:
-            if (args->action != SNAPSHOT_ACTION_NONE) {
-                ret = cli_usage_error(argv[0], "Cannot mix '-l', '-a', '-c', '-d'");
-                break;
-            }
-            args->action = c;
-            args->name = optarg;
-            break;
-        case 'U':
-            args->force_share = true;
-            break;
-        case 'q':
-            args->quiet = true;
-            break;
-        case SNAPSHOT_OPTION_OBJECT:
-            if (cli_object_add(optarg) < 0) {
-                ret = 1;
-            }
-            break;
-        default:
-            ret = cli_usage_try(argv[0]);
-            break;
-        }
+    snapshot_arguments_build(&arguments);
+    while ((c = cli_arguments_next(&arguments, argc, argv, &shared, &exit_code)) != CLI_ARGUMENTS_END) {
+        if (c == CLI_ARGUMENTS_EXIT)
+            return exit_code;
+        /* every option of snapshot's own is one of the actions, of which only one may be given */
+        if (args->action != SNAPSHOT_ACTION_NONE)
+            return cli_usage_error(argv[0], "Cannot mix '-l', '-a', '-c', '-d'");
+        args->action = c;
+        args->name = optarg;
     }
-    if (ret < 0 && optind != argc - 1) {
-        ret = cli_usage_error(argv[0], "Expecting one image file name");
-    }
-    return ret;
+    args->format = shared.format;
+    args->image_opts = shared.image_opts;
+    args->force_share = shared.force_share;
+    args->quiet = shared.quiet;
+    if (optind != argc - 1)
+        return cli_usage_error(argv[0], "Expecting one image file name");
+    return -1;
 }
 
 /* Lists the snapshots of node as "Snapshot list:", the header and one row per snapshot.
