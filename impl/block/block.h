@@ -319,6 +319,10 @@ void block_node_close(block_node *node);
 void block_node_abandon(block_node *node);
 /* Creates an empty node bound to driver (used by open paths and drivers). */
 block_node *block_node_new(const block_driver *driver, const char *filename);
+/* Names node the way qemu names an image opened with options a plain file name cannot carry:
+ * "json:" and the compact JSON of options (a format's own keys, in qemu's order) followed by
+ * "file": {driver, filename} of its protocol child. Takes ownership of options. */
+void block_node_json_name_set(block_node *node, json_value *options);
 /* Adds a named child that info lists (the node keeps ownership). */
 void block_node_add_child(block_node *node, const char *name, block_node *child);
 

@@ -65,6 +65,19 @@ block_node *block_node_new(const block_driver *driver, const char *filename)
     return node;
 }
 
+void block_node_json_name_set(block_node *node, json_value *options)
+{
+    json_value *file = json_object_new();
+    json_object_set_string(file, "driver", node->file->driver->protocol_name);
+    json_object_set_string(file, "filename", node->file->filename);
+    json_object_set(options, "file", file);
+    char *text = json_print_compact(options);
+    free(node->filename);
+    node->filename = memory_printf("json:%s", text);
+    free(text);
+    json_free(options);
+}
+
 void block_node_add_child(block_node *node, const char *name, block_node *child)
 {
     if (node->child_count < BLOCK_NODE_CHILDREN_MAX) {

@@ -55,15 +55,7 @@ static void raw_window_name(block_node *node, const option_list *options)
     json_object_set_string(root, "driver", "raw");
     if (size)
         json_object_set_string(root, "size", size);
-    json_value *file = json_object_new();
-    json_object_set_string(file, "driver", node->file->driver->protocol_name);
-    json_object_set_string(file, "filename", node->file->filename);
-    json_object_set(root, "file", file);
-    char *text = json_print_compact(root);
-    free(node->filename);
-    node->filename = memory_printf("json:%s", text);
-    free(text);
-    json_free(root);
+    block_node_json_name_set(node, root);
 }
 
 /* The warning qemu prints whenever a writable raw node was reached by probing. */

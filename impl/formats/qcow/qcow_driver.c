@@ -120,15 +120,7 @@ static void qcow_json_name_set(block_node *node, const char *secret)
     json_value *root = json_object_new();
     json_object_set_string(root, "encrypt.key-secret", secret);
     json_object_set_string(root, "driver", "qcow");
-    json_value *file = json_object_new();
-    json_object_set_string(file, "driver", node->file->driver->protocol_name);
-    json_object_set_string(file, "filename", node->file->filename);
-    json_object_set(root, "file", file);
-    char *text = json_print_compact(root);
-    free(node->filename);
-    node->filename = memory_printf("json:%s", text);
-    free(text);
-    json_free(root);
+    block_node_json_name_set(node, root);
 }
 
 /* Refuses runtime options qemu's qcow driver does not know. */

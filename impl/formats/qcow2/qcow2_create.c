@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "qcow2.h"
+#include "../common/format_names.h"
 #include "../../block/file.h"
 #include "../../block/open.h"
 #include "../../util/endian.h"
@@ -55,15 +56,6 @@ const option_desc qcow2_amend_options[] = {
     {"encrypt.iter-time", OPTION_TYPE_NUMBER, "Time to spend in PBKDF in milliseconds", NULL},
     QCOW2_COMMON_OPTIONS,
     {NULL, 0, NULL, NULL},
-};
-
-/* Block drivers qemu accepts as backing-fmt (the BlockdevDriver enumeration). */
-static const char *const qcow2_blockdev_drivers[] = {
-    "blkdebug", "blklogwrites", "blkreplay", "blkverify", "bochs", "cloop", "compress", "copy-before-write",
-    "copy-on-read", "dmg", "file", "snapshot-access", "ftp", "ftps", "gluster", "host_cdrom", "host_device", "http",
-    "https", "io_uring", "iscsi", "luks", "nbd", "nfs", "null-aio", "null-co", "nvme", "nvme-io_uring", "parallels",
-    "preallocate", "qcow", "qcow2", "qed", "quorum", "raw", "rbd", "replication", "ssh", "throttle", "vdi", "vhdx",
-    "virtio-blk-vfio-pci", "virtio-blk-vhost-user", "virtio-blk-vhost-vdpa", "vmdk", "vpc", "vvfat", NULL,
 };
 
 /* Whether x is a power of two (and not zero). */
@@ -116,10 +108,7 @@ static int qcow2_create_params_parse(const option_list *options, qcow2_create_pa
     p->backing_file = option_list_get(options, "backing_file");
     p->backing_format = option_list_get(options, "backing_fmt");
     if (p->backing_format) {
-        bool known = false;
-        for (size_t i = 0; qcow2_blockdev_drivers[i]; i++)
-            known = known || strcmp(qcow2_blockdev_drivers[i], p->backing_format) == 0;
-        if (!known)
+        if (!format_blockdev_driver_known(p->backing_format))
             return error_set(errp, "Parameter 'backing-fmt' does not accept value '%s'", p->backing_format);
     }
     bool encryption = false;
