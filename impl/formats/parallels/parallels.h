@@ -98,6 +98,7 @@ typedef struct parallels_state {
     uint64_t bat_loaded;
     format_refmap used;       /* host clusters in use, indexed from data_start (cluster_bits 0) */
     uint64_t used_size;       /* clusters the map covers */
+    uint64_t low_entries;     /* entries pointing below the data area (damaged images): outside the map */
     bool header_unclean;      /* inuse was "Ynot" on open */
     bool data_off_bad;
     bool writable;

@@ -108,6 +108,7 @@ bool parallels_used_map_fill(block_node *node)
     /* qemu's data end: the end of the highest entry's cluster, even below the data area start, an
      * unallocated entry counting as a cluster at offset 0; the data area start without any entry. */
     s->data_end = s->bat_loaded < s->header.bat_entries ? s->header.tracks : 0;
+    s->low_entries = 0;
     for (uint64_t i = 0; i < s->bat_loaded; i++) {
         uint64_t off = parallels_bat_offset(s, i), first, last;
         if (off == 0) {
@@ -118,6 +119,8 @@ bool parallels_used_map_fill(block_node *node)
         uint64_t end = off / PARALLELS_SECTOR_SIZE + s->header.tracks;
         if (end > s->data_end)
             s->data_end = end;
+        if (off < start)
+            s->low_entries++;
         if (!parallels_used_range(s, off, &first, &last) || last >= s->used_size) {
             ok = false;
             continue;
@@ -145,6 +148,12 @@ static bool parallels_cluster_collides(const parallels_state *s, uint64_t host)
     for (uint64_t k = slot > 2 ? slot - 2 : 0; k <= slot + 2; k++) {
         uint64_t value = format_refmap_get(&s->used, k);
         if (value != 0 && format_ranges_overlap(value - 1, s->cluster_size, host, s->cluster_size))
+            return true;
+    }
+    /* Entries below the data area are not in the map; a damaged image may still reach into it. */
+    for (uint64_t i = 0; s->low_entries > 0 && i < s->bat_loaded; i++) {
+        uint64_t off = parallels_bat_offset(s, i);
+        if (off != 0 && off < start && format_ranges_overlap(off, s->cluster_size, host, s->cluster_size))
             return true;
     }
     return false;
