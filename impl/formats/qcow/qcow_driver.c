@@ -176,6 +176,7 @@ static int qcow_open(block_node *node, option_list *options, int flags, error **
     s->crypt_method = header.crypt_method;
     format_cache_init(&s->l2_cache, node->file, s->l2_bytes);
     node->size = header.size & ~(uint64_t)(QCOW_SECTOR_SIZE - 1);
+    node->request_alignment = QCOW_SECTOR_SIZE; /* qemu's qcow works in whole sectors */
     if (qcow_l1_load(node, errp) < 0 || qcow_backing_name_load(node, &header, errp) < 0 ||
         qcow_runtime_options_check(options, errp) < 0)
         goto fail;
@@ -196,7 +197,8 @@ static void qcow_close(block_node *node)
     qcow_state_free(node);
 }
 
-/* Fills the cluster size and encryption flag; qcow lists no format-specific data. */
+/* Fills the cluster size and encryption flag; qcow lists no format-specific data and, like qemu's
+ * qcow (no block limits of its own), no discard or zero-write alignment. */
 static int qcow_info_fill(block_node *node, image_info *info, error **errp)
 {
     qcow_state *s = node->state;
@@ -204,6 +206,7 @@ static int qcow_info_fill(block_node *node, image_info *info, error **errp)
     info->has_cluster_size = true;
     info->cluster_size = s->cluster_size;
     info->encrypted = s->crypt_method != QCOW_CRYPT_NONE;
+    info->has_no_alignment_limits = true;
     return 0;
 }
 
