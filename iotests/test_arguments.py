@@ -301,3 +301,14 @@ def test_measure_long_spellings(qimg, args, returncode, stdout, stderr):
     parser_images(qimg)
     p = qimg.run(*args)
     assert (p.returncode, p.stdout, p.stderr) == (returncode, stdout, stderr)
+
+
+def test_bench_aio_threads_keeps_native(qimg):
+    # qemu's -i threads is the default and does not undo an earlier -n (measured with 10.2.2).
+    qimg.ok("create", "-q", "-f", "raw", "b.raw", "1M")
+    message = ("qemu-img: Could not open 'b.raw': aio=native was specified, but it requires cache.direct=on, "
+               "which was not specified.\n")
+    for args in (["-n", "-i", "threads"], ["-i", "native", "-i", "threads"]):
+        p = qimg.run("bench", "-q", "-c", "1", *args, "b.raw", check=1)
+        assert p.stderr == message
+    qimg.ok("bench", "-q", "-c", "1", "-i", "threads", "b.raw")

@@ -32,6 +32,7 @@ typedef struct bench_plan {
 } bench_plan;
 
 /* Checks the aio backend name of -i (qemu's bdrv_parse_aio); sets *native for "native".
+ * "threads" is the default and leaves an earlier -n or -i native in force, as in qemu.
  * io_uring is refused, as by the 10.2 build the product follows (built without liburing). */
 static int bench_aio_parse(const char *text, bool *native)
 {
@@ -40,7 +41,6 @@ static int bench_aio_parse(const char *text, bool *native)
         return 0;
     }
     if (strcmp(text, "threads") == 0) {
-        *native = false;
         return 0;
     }
     return -1;
