@@ -307,3 +307,17 @@ def test_info_limits(qimg):
     section = out[out.index("Block limits:"):out.index("Child node")]
     assert section == ("Block limits:\n    request alignment: 512\n    min mem alignment: 1\n"
                        "    opt mem alignment: 4096\n    max iov: 1024\n")
+
+
+def test_convert_without_sparse_follows_cluster_status(qimg):
+    # qemu's qcow answers block status one cluster at a time inside an L2 table, and convert -S 0
+    # writes request by request: a qed target (which places its L2 table after the first write)
+    # comes out as qemu-img 10.2.2 makes it.
+    with open(qimg.path("r.raw"), "wb") as fh:
+        fh.truncate(8 << 20)
+        fh.seek(1689088)
+        fh.write(b"\xbf" * 66048)
+    qimg.ok("convert", "-f", "raw", "-O", "qcow", "r.raw", "q.qcow")
+    qimg.ok("convert", "-S", "0", "-O", "qed", "-f", "qcow", "q.qcow", "e.qed")
+    digest = hashlib.sha256(qimg.read("e.qed")).hexdigest()
+    assert digest == "632d1bbe3fbc4699004565c1380cb93a23ca0caaa5456518e397b22e0dd5989e"

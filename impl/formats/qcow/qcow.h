@@ -119,7 +119,8 @@ int qcow_write(block_node *node, uint64_t offset, size_t length, const uint8_t *
 /* Writes whole clusters (the image's last one may be partial) deflated, one by one; "Invalid argument"
  * for anything else (an empty or unaligned request). */
 int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
-/* Allocation status of this node alone from offset (runs within one L2 table, or of empty L1 entries). */
+/* Allocation status of this node alone from offset: one cluster within an L2 table (as qemu answers),
+ * or the whole run of empty L1 entries. */
 int qcow_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp);
 /* Drops every cluster: zeroes the L1 table and cuts the file right after it (commit). */
 int qcow_make_empty(block_node *node, error **errp);

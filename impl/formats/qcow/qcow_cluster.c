@@ -408,17 +408,6 @@ int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, cons
     return 0;
 }
 
-/* Whether entry next continues a run that started with entry first, count clusters before. */
-static bool qcow_entry_continues(const qcow_entry *first, const qcow_entry *next, uint64_t count,
-                                 uint64_t cluster_size)
-{
-    if (first->kind != next->kind)
-        return false;
-    if (first->kind == QCOW_ENTRY_NORMAL)
-        return next->offset == first->offset + count * cluster_size;
-    return true;
-}
-
 /* The first L1 index at or after index whose entry is set (l1_size when none). */
 static uint64_t qcow_l1_next_set(const qcow_state *s, uint64_t index)
 {
@@ -446,7 +435,7 @@ static uint64_t qcow_unmapped_span(const qcow_state *s, uint64_t offset)
 int qcow_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp)
 {
     qcow_state *s = node->state;
-    qcow_entry first, next;
+    qcow_entry first;
     memset(out, 0, sizeof(*out));
     unsigned shift = s->cluster_bits + s->l2_bits;
     if (qcow_l1_entry_get(s, offset >> shift) == 0) {
@@ -454,20 +443,12 @@ int qcow_block_status(block_node *node, uint64_t offset, uint64_t length, block_
         out->length = span < length ? span : length;
         return 0;
     }
+    /* Within an L2 table qemu's qcow answers one cluster at a time; convert's requests (and so
+     * the layout of targets that allocate as they are written) follow those answers. */
     if (qcow_cluster_lookup(node, offset, &first, errp) < 0)
         return -1;
     uint64_t within = offset & (s->cluster_size - 1);
     uint64_t covered = s->cluster_size - within;
-    uint64_t count = 1;
-    uint64_t table_end = ((offset >> shift) + 1) << shift;
-    while (covered < length && offset + covered < table_end) {
-        if (qcow_cluster_lookup(node, offset + covered, &next, errp) < 0)
-            return -1;
-        if (!qcow_entry_continues(&first, &next, count, s->cluster_size))
-            break;
-        covered += s->cluster_size;
-        count++;
-    }
     out->length = covered < length ? covered : length;
     if (first.kind == QCOW_ENTRY_UNALLOCATED)
         return 0;
