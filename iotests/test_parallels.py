@@ -337,3 +337,23 @@ def test_failed_commit_and_bitmap_leave_the_image_open(qimg):
         assert p.stderr == message
         assert os.path.getsize(qimg.path(name)) == MIB
         assert header(qimg, name)[7] == INUSE_OPEN
+
+
+def test_open_refuses_extension_offset_past_int64(qimg):
+    # qemu-img 10.2.2: an ext_off of INT64_MAX >> 9 sectors or more is refused, read-write too, before
+    # the extension (or its RW-mode warning) is looked at. Below that, an extension cluster ending past
+    # qemu's largest request end (INT64_MAX rounded down to 1 GiB) cannot be read, and one inside it but
+    # past the end of the file reads as zeroes.
+    qimg.ok("create", "-q", "-f", "parallels", "e.par", "1M")
+    set_field(qimg, "e.par", 56, "Q", (1 << 54) - 1)
+    p = qimg.run("info", "e.par", check=1)
+    assert p.stderr == "qemu-img: Could not open 'e.par': Invalid image: Too big offset\n"
+    p = qimg.run("check", "-r", "all", "e.par", check=1)
+    assert "Invalid image: Too big offset" in p.stderr and "RW mode" not in p.stderr
+    for ext_off, message in ((0x3fffffffdff801, "Failed to read Format Extension cluster: Input/output error"),
+                             (0x3fffffffdff800, "Wrong parallels Format Extension magic: 0x0, expected: "
+                                                "0xab234cef23dcea87")):
+        set_field(qimg, "e.par", 56, "Q", ext_off)
+        p = qimg.run("info", "e.par", check=1)
+        assert p.stderr == f"qemu-img: Could not open 'e.par': {message}\n"
+

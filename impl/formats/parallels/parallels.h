@@ -88,6 +88,11 @@ int parallels_extension_parse(const uint8_t *buf, size_t cluster_size, uint64_t 
                               parallels_extension *ext, char *message, size_t message_size);
 
 /* Open image state. */
+/* The end no request of qemu's block layer may pass: INT64_MAX rounded down to 1 GiB. */
+#define PARALLELS_MAX_LENGTH 0x7fffffffc0000000ull
+/* The first ext_off (sectors) qemu refuses: INT64_MAX >> 9. */
+#define PARALLELS_EXT_OFF_LIMIT (INT64_MAX >> 9)
+
 typedef struct parallels_state {
     parallels_header header;  /* as on disk (inuse aside), written back on close */
     bool new_format;

@@ -330,6 +330,18 @@ static void parallels_check_statistics(parallels_state *s, check_result *result)
     result->has_cluster_statistics = true;
 }
 
+/* Whether an allocated entry's cluster overlaps the header or the BAT (qemu reports nothing). */
+static bool parallels_check_aliases(const parallels_state *s)
+{
+    uint64_t table_end = PARALLELS_HEADER_SIZE + 4ull * s->header.bat_entries;
+    for (uint64_t i = 0; i < s->bat_loaded; i++) {
+        uint64_t off = parallels_bat_offset(s, i);
+        if (off != 0 && off < table_end)
+            return true;
+    }
+    return false;
+}
+
 int parallels_check(block_node *node, check_result *result, int fix, error **errp)
 {
     parallels_state *s = node->state;
@@ -341,6 +353,7 @@ int parallels_check(block_node *node, check_result *result, int fix, error **err
         parallels_check_duplicates(node, result, fix, high_off, errp) < 0)
         return -1;
     parallels_check_statistics(s, result);
+    result->data_aliases_metadata = parallels_check_aliases(s);
     if (fix && block_node_flush(node->file, errp) < 0)
         return -1;
     return 0;

@@ -290,8 +290,9 @@ static int parallels_extension_load(block_node *node, error **errp)
     uint64_t offset = s->header.ext_off * PARALLELS_SECTOR_SIZE;
     char message[256];
     parallels_extension ext;
-    if (s->header.ext_off > FORMAT_MAX_REQUEST_END / PARALLELS_SECTOR_SIZE ||
-        offset >= format_file_length(node->file)) {
+    if (offset + s->cluster_size > PARALLELS_MAX_LENGTH)
+        return error_set(errp, "Failed to read Format Extension cluster: Input/output error");
+    if (offset >= format_file_length(node->file)) {
         uint8_t zero[PARALLELS_EXT_HEADER_SIZE] = {0};
         parallels_extension_parse(zero, sizeof(zero), 0, &ext, message, sizeof(message));
         return error_set(errp, "%s", message);
@@ -340,7 +341,15 @@ static int parallels_open(block_node *node, option_list *options, int flags, err
     s->new_format = parallels_header_is_new(&s->header);
     s->cluster_size = (uint64_t)s->header.tracks * PARALLELS_SECTOR_SIZE;
     node->size = parallels_header_virtual_size(&s->header);
-    if (parallels_options_apply(s, options, errp) < 0 || parallels_bat_load(node, errp) < 0)
+    if (parallels_options_apply(s, options, errp) < 0)
+        goto fail;
+    /* qemu refuses an extension offset whose byte offset would not fit a signed 64-bit value,
+     * read-only or not, before it reads the BAT. */
+    if (s->header.ext_off >= PARALLELS_EXT_OFF_LIMIT) {
+        error_set(errp, "Invalid image: Too big offset");
+        goto fail;
+    }
+    if (parallels_bat_load(node, errp) < 0)
         goto fail;
     parallels_data_start_choose(node);
     s->header_unclean = s->header.inuse == PARALLELS_INUSE_OPEN;
