@@ -291,3 +291,16 @@ def test_resize_and_measure_unsupported(qimg):
     assert (p.returncode, p.stderr) == (1, "qemu-img: Block driver 'vdi' does not support size measurement\n")
     p = qimg.run("measure", "-O", "qcow2", "t.vdi")
     assert p.returncode == 0 and "required size: 327680\n" in p.stdout
+
+
+def test_convert_copy_offload_falls_back_for_vdi(qimg):
+    # qemu's vdi cannot offload copies (no copy_range): convert -C copies as plain convert does,
+    # looking for zeroes, so the qed target matches the one made without -C (qemu-img 10.2.2).
+    with open(qimg.path("s.raw"), "wb") as fh:
+        fh.write(b"\xb7" * (1 << 20))
+        fh.seek(241664)
+        fh.write(bytes(4096))
+    qimg.ok("convert", "-f", "raw", "-O", "vdi", "s.raw", "a.vdi")
+    qimg.ok("convert", "-O", "qed", "a.vdi", "plain.qed")
+    qimg.ok("convert", "-O", "qed", "-C", "a.vdi", "offload.qed")
+    assert qimg.read("plain.qed") == qimg.read("offload.qed")

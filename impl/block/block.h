@@ -167,6 +167,9 @@ struct block_driver {
     bool is_read_only_format;  /* bochs, cloop, dmg */
     bool is_filter;
     bool shares_child_permissions; /* raw: the file child takes only what the image's user asks for */
+    bool supports_copy_offload;    /* copies between images may go host file to host file (qemu's
+                                    * copy_range: raw, qcow2); with any other format at either end
+                                    * convert -C copies as without it */
 
     /* Probe: a score 0..100 that the first bytes (buf_size may be < 2048) are this format. */
     int (*probe)(const uint8_t *buf, size_t buf_size, const char *filename);

@@ -395,6 +395,18 @@ static int convert_job_write(convert_job *job, uint64_t sector, uint64_t count, 
     return 0;
 }
 
+/* Whether every source and the target can offload copies (qemu's copy_range); when one cannot,
+ * qemu's first copy fails and it copies the ordinary way, looking for zeroes, from then on. */
+static bool convert_job_offload_possible(const convert_job *job)
+{
+    if (!job->target->driver->supports_copy_offload)
+        return false;
+    for (size_t i = 0; i < job->source_count; i++)
+        if (!job->sources[i].node->driver->supports_copy_offload)
+            return false;
+    return true;
+}
+
 /* Copies count sectors from sector as they are, without looking for zeroes (copy offloading, -C);
  * returns 0 or -1 with *errp set. */
 static int convert_job_copy(convert_job *job, uint64_t sector, uint64_t count, error **errp)
@@ -1036,7 +1048,7 @@ static int convert_job_configure(convert_job *job, const convert_options *option
     }
     job->compressed = options->compressed || block_node_needs_compressed_writes(job->target);
     job->cluster_sectors = convert_node_cluster_size_get(job->target) / CONVERT_SECTOR;
-    job->copy_range = options->copy_range;
+    job->copy_range = options->copy_range && convert_job_offload_possible(job);
     job->salvage = options->salvage;
     job->quiet = options->quiet;
     job->min_sparse = (uint64_t)options->min_sparse;

@@ -193,6 +193,7 @@ static int raw_create(const char *filename, const option_list *options, error **
 const block_driver block_driver_raw = {
     .format_name = "raw",
     .shares_child_permissions = true,
+    .supports_copy_offload = true,
     .probe = raw_probe,
     .open = raw_open,
     .snapshot_fallback_reopen = raw_snapshot_fallback_reopen,

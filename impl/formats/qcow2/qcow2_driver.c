@@ -513,6 +513,7 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
 const block_driver block_driver_qcow2 = {
     .format_name = "qcow2",
     .supports_backing = true,
+    .supports_copy_offload = true,
     .probe = qcow2_probe,
     .open = qcow2_open,
     .close = qcow2_close,
