@@ -1,4 +1,5 @@
 # iotests/conftest.py — pytest fixtures for the iotests: a scratch folder and the build/qemu-img under test (spec/architecture.md §Tests).
+import hashlib
 import os
 import subprocess
 
@@ -57,6 +58,16 @@ class QemuImg:
 def qimg(tmp_path):
     assert os.access(BINARY, os.X_OK), f"{BINARY} is missing: run make first"
     return QemuImg(tmp_path)
+
+
+def incompressible(n):
+    """n bytes that deflate cannot shrink (a sha256 chain)."""
+    out = bytearray()
+    i = 0
+    while len(out) < n:
+        out += hashlib.sha256(b"%d" % i).digest()
+        i += 1
+    return bytes(out[:n])
 
 
 def sparse_file(path, size, chunks=()):

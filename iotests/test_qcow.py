@@ -6,6 +6,8 @@ import json
 import os
 import struct
 
+from conftest import incompressible
+
 
 def sha256(qimg, name):
     return hashlib.sha256(qimg.read(name)).hexdigest()
@@ -18,14 +20,6 @@ def pattern_file(qimg, name, size, spans):
             fh.seek(offset)
             fh.write(bytes([value]) * length)
 
-
-def incompressible(n):
-    out = bytearray()
-    i = 0
-    while len(out) < n:
-        out += hashlib.sha256(b"%d" % i).digest()
-        i += 1
-    return bytes(out[:n])
 
 
 def sources(qimg):

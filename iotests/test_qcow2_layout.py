@@ -5,15 +5,7 @@ import hashlib
 import os
 import subprocess
 
-
-def incompressible(n):
-    """n bytes that deflate cannot shrink (a sha256 chain)."""
-    out = bytearray()
-    i = 0
-    while len(out) < n:
-        out += hashlib.sha256(b"%d" % i).digest()
-        i += 1
-    return bytes(out[:n])
+from conftest import incompressible
 
 
 def sha256(qimg, name):
