@@ -143,6 +143,25 @@ static void test_extension_parse(void **state)
     assert_string_equal(message, "Wrong parallels Format Extension magic: 0x0, expected: 0xab234cef23dcea87");
 }
 
+/* An extension cluster given only in part parses as the whole cluster with zeroes after the part. */
+static void test_extension_parse_partial(void **state)
+{
+    (void)state;
+    uint8_t buf[4096];
+    char message[256];
+    parallels_extension ext;
+    extension_build(buf, sizeof(buf), 64, 8, 1);
+    assert_int_equal(parallels_extension_parse_partial(buf, 96, sizeof(buf), 64, &ext, message, sizeof(message)), 0);
+    assert_true(ext.has_bitmap && ext.granularity == 8 && ext.l1_size == 1);
+    /* cut inside the bitmap header: the bytes taken as zeroes no longer match the checksum */
+    assert_int_equal(parallels_extension_parse_partial(buf, 60, sizeof(buf), 64, &ext, message, sizeof(message)), -1);
+    assert_string_equal(message, "Wrong checksum in Format Extension header. Format extension is corrupted.");
+    buf[200] = 1; /* past the given part: the checksum covers zeroes there */
+    assert_int_equal(parallels_extension_parse_partial(buf, 96, sizeof(buf), 64, &ext, message, sizeof(message)), 0);
+    assert_int_equal(parallels_extension_parse(buf, sizeof(buf), 64, &ext, message, sizeof(message)), -1);
+    assert_string_equal(message, "Wrong checksum in Format Extension header. Format extension is corrupted.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_min_data_off),
         cmocka_unit_test(test_create_layout_limits),
         cmocka_unit_test(test_extension_parse),
+        cmocka_unit_test(test_extension_parse_partial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

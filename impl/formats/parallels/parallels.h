@@ -86,6 +86,10 @@ typedef struct parallels_extension {
  * 0, or -1 with qemu's text formatted into message (message_size bytes). */
 int parallels_extension_parse(const uint8_t *buf, size_t cluster_size, uint64_t disk_sectors,
                               parallels_extension *ext, char *message, size_t message_size);
+/* The same for a cluster of which only the first length bytes (at least the 64-byte header) are at
+ * buf, the rest reading as zeroes (an extension cluster reaching past the end of the file). */
+int parallels_extension_parse_partial(const uint8_t *buf, size_t length, size_t cluster_size, uint64_t disk_sectors,
+                                      parallels_extension *ext, char *message, size_t message_size);
 
 /* Open image state. */
 /* The end no request of qemu's block layer may pass: INT64_MAX rounded down to 1 GiB. */

@@ -297,10 +297,16 @@ static int parallels_extension_load(block_node *node, error **errp)
         parallels_extension_parse(zero, sizeof(zero), 0, &ext, message, sizeof(message));
         return error_set(errp, "%s", message);
     }
-    uint8_t *buf = memory_alloc_zero((size_t)s->cluster_size);
-    int ret = format_file_read(node->file, offset, (size_t)s->cluster_size, buf, errp);
-    if (ret == 0 && parallels_extension_parse(buf, (size_t)s->cluster_size, node->size / PARALLELS_SECTOR_SIZE,
-                                              &ext, message, sizeof(message)) < 0)
+    /* Only the part of the cluster inside the file is read (the rest reads as zeroes): the
+     * cluster size comes from the header and may reach 2 GiB. */
+    uint64_t available = format_file_length(node->file) - offset;
+    size_t length = (size_t)(s->cluster_size < available ? s->cluster_size : available);
+    size_t buffer_length = length < PARALLELS_EXT_HEADER_SIZE ? PARALLELS_EXT_HEADER_SIZE : length;
+    uint8_t *buf = memory_alloc_zero(buffer_length);
+    int ret = format_file_read(node->file, offset, length, buf, errp);
+    if (ret == 0 && parallels_extension_parse_partial(buf, buffer_length, (size_t)s->cluster_size,
+                                                      node->size / PARALLELS_SECTOR_SIZE, &ext, message,
+                                                      sizeof(message)) < 0)
         ret = error_set(errp, "%s", message);
     free(buf);
     return ret;

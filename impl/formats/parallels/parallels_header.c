@@ -112,14 +112,34 @@ bool parallels_create_header_build(uint64_t size, uint64_t cluster_size, paralle
 }
 
 /* The MD5 of the extension cluster after its first 24 bytes equals the stored checksum. */
-static bool parallels_extension_checksum_ok(const uint8_t *buf, size_t cluster_size)
+static bool parallels_extension_checksum_ok(const uint8_t *buf, size_t length, size_t cluster_size)
 {
+    static const uint8_t zeros[4096];
     unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (!EVP_Digest(buf + PARALLELS_EXT_HEADER_SIZE, cluster_size - PARALLELS_EXT_HEADER_SIZE, digest, &length,
-                    EVP_md5(), NULL) || length != 16)
-        return false;
-    return memcmp(digest, buf + 8, 16) == 0;
+    unsigned int digest_length = 0;
+    bool ok = false;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL) ||
+        !EVP_DigestUpdate(ctx, buf + PARALLELS_EXT_HEADER_SIZE, length - PARALLELS_EXT_HEADER_SIZE))
+        goto cleanup;
+    for (size_t done = length; done < cluster_size;) {
+        size_t n = cluster_size - done < sizeof(zeros) ? cluster_size - done : sizeof(zeros);
+        if (!EVP_DigestUpdate(ctx, zeros, n))
+            goto cleanup;
+        done += n;
+    }
+    ok = EVP_DigestFinal_ex(ctx, digest, &digest_length) && digest_length == 16 && memcmp(digest, buf + 8, 16) == 0;
+cleanup:
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* Copies n bytes at pos of a cluster whose first length bytes are at buf (the rest reads as zeroes). */
+static void parallels_extension_bytes(const uint8_t *buf, size_t length, size_t pos, uint8_t *out, size_t n)
+{
+    memset(out, 0, n);
+    if (pos < length)
+        memcpy(out, buf + pos, length - pos < n ? length - pos : n);
 }
 
 /* Checks the dirty bitmap feature's data (size bytes at data) as qemu does. */
@@ -165,6 +185,13 @@ static int parallels_extension_bitmap_parse(const uint8_t *data, uint64_t size, 
 int parallels_extension_parse(const uint8_t *buf, size_t cluster_size, uint64_t disk_sectors,
                               parallels_extension *ext, char *message, size_t message_size)
 {
+    return parallels_extension_parse_partial(buf, cluster_size, cluster_size, disk_sectors, ext, message,
+                                             message_size);
+}
+
+int parallels_extension_parse_partial(const uint8_t *buf, size_t length, size_t cluster_size, uint64_t disk_sectors,
+                                      parallels_extension *ext, char *message, size_t message_size)
+{
     memset(ext, 0, sizeof(*ext));
     uint64_t magic = endian_load_le64(buf);
     if (magic != PARALLELS_EXT_MAGIC) {
@@ -172,7 +199,7 @@ int parallels_extension_parse(const uint8_t *buf, size_t cluster_size, uint64_t 
                  (unsigned long long)magic, (unsigned long long)PARALLELS_EXT_MAGIC);
         return -1;
     }
-    if (!parallels_extension_checksum_ok(buf, cluster_size)) {
+    if (!parallels_extension_checksum_ok(buf, length, cluster_size)) {
         snprintf(message, message_size, "Wrong checksum in Format Extension header. Format extension is corrupted.");
         return -1;
     }
@@ -182,9 +209,11 @@ int parallels_extension_parse(const uint8_t *buf, size_t cluster_size, uint64_t 
             snprintf(message, message_size, "Not enough space for the next feature");
             return -1;
         }
-        uint64_t feature = endian_load_le64(buf + pos);
-        uint64_t flags = endian_load_le64(buf + pos + 8);
-        uint32_t data_size = endian_load_le32(buf + pos + 16);
+        uint8_t header[PARALLELS_EXT_FEATURE_SIZE];
+        parallels_extension_bytes(buf, length, pos, header, sizeof(header));
+        uint64_t feature = endian_load_le64(header);
+        uint64_t flags = endian_load_le64(header + 8);
+        uint32_t data_size = endian_load_le32(header + 16);
         pos += PARALLELS_EXT_FEATURE_SIZE;
         if (feature == 0)
             return 0;
@@ -204,7 +233,9 @@ int parallels_extension_parse(const uint8_t *buf, size_t cluster_size, uint64_t 
             snprintf(message, message_size, "Multiple bitmaps in Format Extension");
             return -1;
         }
-        if (parallels_extension_bitmap_parse(buf + pos, data_size, cluster_size, disk_sectors, ext, message,
+        uint8_t bitmap[PARALLELS_EXT_BITMAP_SIZE];
+        parallels_extension_bytes(buf, length, pos, bitmap, sizeof(bitmap));
+        if (parallels_extension_bitmap_parse(bitmap, data_size, cluster_size, disk_sectors, ext, message,
                                              message_size) < 0)
             return -1;
         pos += ((uint64_t)data_size + 7) / 8 * 8;
