@@ -312,3 +312,17 @@ def test_bench_aio_threads_keeps_native(qimg):
         p = qimg.run("bench", "-q", "-c", "1", *args, "b.raw", check=1)
         assert p.stderr == message
     qimg.ok("bench", "-q", "-c", "1", "-i", "threads", "b.raw")
+
+
+def test_bench_native_aio_refused_by_the_file_open(qimg):
+    # qemu refuses aio=native without cache.direct when the file protocol opens: a missing file, an
+    # unknown driver or bad json: come first; a format mismatch comes after (qemu-img 10.2.2).
+    qimg.ok("create", "-q", "-f", "raw", "b.raw", "1M")
+    aio = "aio=native was specified, but it requires cache.direct=on, which was not specified."
+    cases = [(["nonexist"], "Could not open 'nonexist': Could not open 'nonexist': No such file or directory"),
+             (["-f", "bogus", "b.raw"], "Could not open 'b.raw': Unknown driver 'bogus'"),
+             (["json:[]"], "Could not open 'json:[]': Invalid JSON object given"),
+             (["-f", "qcow2", "b.raw"], f"Could not open 'b.raw': {aio}")]
+    for args, message in cases:
+        p = qimg.run("bench", "-n", "-q", "-c", "1", *args, check=1)
+        assert p.stderr == f"qemu-img: {message}\n"

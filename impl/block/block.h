@@ -32,6 +32,8 @@ enum {
     BLOCK_OPEN_NO_WRITE_SHARE = 1 << 13, /* the user lets nobody write or resize (convert sources, and their chains) */
     BLOCK_OPEN_MAY_GROW = 1 << 14,   /* writes may widen the file past its end (convert's target): no
                                       * aligned-size demand for O_DIRECT writers */
+    BLOCK_OPEN_NATIVE_AIO = 1 << 15, /* aio=native asked by the command line (bench -n, -i native): the
+                                      * file protocol refuses it without O_DIRECT, as for the option */
 };
 
 /* ---- write flags ---- */

@@ -716,7 +716,7 @@ static int file_open(block_node *node, option_list *options, int flags, error **
     if (fd < 0)
         return error_set_errno(errp, errno, "Could not open '%s'", node->filename);
     const char *unknown = NULL;
-    if (settings.native_aio && !direct)
+    if ((settings.native_aio || (flags & BLOCK_OPEN_NATIVE_AIO)) && !direct)
         error_set(errp, "aio=native was specified, but it requires cache.direct=on, which was not specified.");
     else if (file_kind_check(node, fd, errp) < 0)
         ;

@@ -208,7 +208,6 @@ int cli_command_bench(int argc, char **argv)
     const char *format = shared.format, *cache = request.cache;
     bool image_opts = shared.image_opts, force_share = shared.force_share, quiet = shared.quiet;
     bool native = request.native;
-    int cache_flags = request.cache_flags;
     if (optind != argc - 1)
         return cli_usage_error(argv[0], "Expecting one image file name");
     const char *filename = argv[argc - 1];
@@ -220,13 +219,10 @@ int cli_command_bench(int argc, char **argv)
         cli_error("Flush interval can't be smaller than depth");
         goto cleanup;
     }
-    if (native && !(cache_flags & BLOCK_OPEN_CACHE_DIRECT)) {
-        cli_error("Could not open '%s': aio=native was specified, but it requires cache.direct=on, which was not "
-                  "specified.",
-                  filename);
-        goto cleanup;
-    }
-    int flags = (plan.write ? BLOCK_OPEN_READ_WRITE : 0) | (force_share ? BLOCK_OPEN_FORCE_SHARE : 0);
+    /* aio=native without O_DIRECT is refused by the file protocol as it opens, after the file
+     * itself is found, as in qemu. */
+    int flags = (plan.write ? BLOCK_OPEN_READ_WRITE : 0) | (force_share ? BLOCK_OPEN_FORCE_SHARE : 0) |
+                (native ? BLOCK_OPEN_NATIVE_AIO : 0);
     node = cli_image_open(filename, format, image_opts, flags, cache, quiet);
     if (node == NULL)
         goto cleanup;
