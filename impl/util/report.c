@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,14 +14,23 @@ static void report_default_sink(const char *text)
 }
 
 static void (*report_sink)(const char *text) = report_default_sink;
+static bool report_discarding;
 
 void report_set_sink(void (*sink)(const char *text))
 {
     report_sink = sink ? sink : report_default_sink;
+    report_discarding = false;
+}
+
+void report_discard(void)
+{
+    report_discarding = true;
 }
 
 void report_warning(const char *fmt, ...)
 {
+    if (report_discarding)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char *body = memory_vprintf(fmt, ap);
@@ -33,6 +43,8 @@ void report_warning(const char *fmt, ...)
 
 void report_text(const char *fmt, ...)
 {
+    if (report_discarding)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char *body = memory_vprintf(fmt, ap);

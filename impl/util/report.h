@@ -8,5 +8,8 @@ void report_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Installs the CLI's sink; NULL restores the default. */
 void report_set_sink(void (*sink)(const char *text));
+/* Drops every later report without formatting it (fuzzing: a check of a damaged image may report
+ * millions of lines); report_set_sink ends it. */
+void report_discard(void);
 
 #endif
