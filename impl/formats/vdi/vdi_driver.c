@@ -313,6 +313,19 @@ static bool vdi_check_entry(vdi_check_output *out, uint8_t *used, uint32_t block
     return true;
 }
 
+/* Whether the data area overlaps the header or the block map: qemu reports nothing, but writes
+ * then change what other blocks (or the map) read. */
+static bool vdi_check_aliases(const vdi_state *s)
+{
+    uint64_t data_start = s->header.offset_data;
+    uint64_t data_end = data_start + (uint64_t)s->header.blocks_in_image * s->header.block_size;
+    uint64_t map_start = s->header.offset_bmap;
+    uint64_t map_end = map_start + 4ull * s->header.blocks_in_image;
+    if (s->header.blocks_in_image == 0)
+        return false;
+    return data_start < VDI_HEADER_BYTES || (map_start < data_end && data_start < map_end);
+}
+
 /* Walks the block map as qemu's check does: entries past blocks_in_image, data blocks used twice,
  * and the header's allocation count. Repair is not supported (-ENOTSUP, which check reports). */
 static int vdi_check(block_node *node, check_result *result, int fix, error **errp)
@@ -341,6 +354,7 @@ static int vdi_check(block_node *node, check_result *result, int fix, error **er
                          s->header.blocks_allocated);
     vdi_check_output_flush(&out);
     string_buffer_free(&out.text);
+    result->data_aliases_metadata = vdi_check_aliases(s);
     return 0;
 }
 
