@@ -330,13 +330,14 @@ static void parallels_check_statistics(parallels_state *s, check_result *result)
     result->has_cluster_statistics = true;
 }
 
-/* Whether an allocated entry's cluster overlaps the header or the BAT (qemu reports nothing). */
+/* Whether an allocated entry points below the data area (into the header or BAT, or before
+ * data_off): qemu reports nothing, and its check (like qimg's) cannot see such a cluster used twice. */
 static bool parallels_check_aliases(const parallels_state *s)
 {
-    uint64_t table_end = PARALLELS_HEADER_SIZE + 4ull * s->header.bat_entries;
+    uint64_t start = s->data_start * PARALLELS_SECTOR_SIZE;
     for (uint64_t i = 0; i < s->bat_loaded; i++) {
         uint64_t off = parallels_bat_offset(s, i);
-        if (off != 0 && off < table_end)
+        if (off != 0 && off < start)
             return true;
     }
     return false;
