@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CC ?= gcc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-LIBS := -lz -lzstd -lbz2 -lisal -lcrypto -lpthread -lm
+LIBS := -lz -lzstd -lbz2 -lisal -lcrypto -lnettle -lpthread -lm
 
 SOURCES := $(filter-out $(EXCLUDE),$(sort $(shell find impl -name '*.c' -not -path '*/tests/*')))
 LIB_SOURCES := $(filter-out impl/cli/main.c,$(SOURCES))
@@ -16,7 +16,7 @@ OBJECTS := $(SOURCES:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJECTS := $(SOURCES:%.c=$(ASAN_BUILD)/obj/%.o)
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-DEB_PACKAGES := gcc make zlib1g-dev libzstd-dev libbz2-dev libisal-dev libssl-dev libcmocka-dev python3 python3-pytest clang \
+DEB_PACKAGES := gcc make zlib1g-dev libzstd-dev libbz2-dev libisal-dev libssl-dev nettle-dev libcmocka-dev python3 python3-pytest clang \
 	libclang-rt-14-dev afl++ strace qemu-utils bzip2
 
 .PHONY: all deps asan check unit iotests golden fuzz afl fuzz-replay fuzz-smoke bench clean demo difftest

@@ -33,6 +33,11 @@ $(UNIT_BUILD)/test_format_%: iotests/unit/test_format_%.c $(UNIT_LIBRARY_OBJECTS
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -Iimpl -Iimpl/util -o $@ $< $(UNIT_LIBRARY_OBJECTS) $(UNIT_LIBS) $(LIBS)
 
+# Tests named test_crypto_*.c drive impl/crypto/: they link the product library as the format tests do.
+$(UNIT_BUILD)/test_crypto_%: iotests/unit/test_crypto_%.c $(UNIT_LIBRARY_OBJECTS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -Iimpl -Iimpl/util -o $@ $< $(UNIT_LIBRARY_OBJECTS) $(UNIT_LIBS) $(LIBS)
+
 # Runs every test binary (all of them, even after a failure) and fails when any failed.
 unit: $(UNIT_BINARIES)
 	@status=0; for t in $(UNIT_BINARIES); do echo "== $$t"; ./$$t || status=1; done; exit $$status
