@@ -1,0 +1,312 @@
+/* luks_driver.c — the LUKS1 driver table: probing, opening (the header checks, the key secret, the
+ * unlock), sector-wise encrypted reads and writes of the payload, resize and the info data
+ * (spec/luks.md §Opening, §Payload, §Info). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "luks.h"
+#include "../common/format_io.h"
+#include "../../block/secret.h"
+#include "../../crypto/crypto_afsplit.h"
+#include "../../util/memory.h"
+
+/* Reads and writes go through a bounce buffer of at most this many bytes. */
+#define LUKS_BOUNCE_BYTES (1u << 20)
+
+/* Scores a buffer: 100 for the LUKS magic with version 1 (qemu probes LUKS2 as something else). */
+static int luks_probe(const uint8_t *buf, size_t buf_size, const char *filename)
+{
+    (void)filename;
+    if (buf_size >= 8 && luks_magic_matches(buf, buf_size) && buf[6] == 0 && buf[7] == 1)
+        return 100;
+    return 0;
+}
+
+/* Frees the state, wiping the key. */
+static void luks_state_free(block_node *node)
+{
+    luks_state *s = node->state;
+    if (s == NULL)
+        return;
+    luks_payload_cipher_clear(&s->payload);
+    free(s->key_secret);
+    crypto_memory_wipe(s, sizeof(*s));
+    free(s);
+    node->state = NULL;
+}
+
+/* Refuses runtime options qemu's luks driver does not know. */
+static int luks_runtime_options_check(option_list *options, error **errp)
+{
+    static const char *const known[] = {"key-secret", "node-name", "read-only", "auto-read-only", "force-share",
+                                        "discard", "detect-zeroes", "cache.direct", "cache.no-flush", NULL};
+    for (size_t i = 0; options && i < options->count; i++) {
+        const char *key = options->entries[i].key;
+        bool found = false;
+        for (size_t k = 0; !found && known[k]; k++)
+            found = strcmp(known[k], key) == 0;
+        if (!found)
+            return error_set(errp, "Block format 'luks' does not support the option '%s'", key);
+    }
+    return 0;
+}
+
+/* The cipher combinations the qemu the oracle is (its gnutls backend: AES only, no ctr, no aes-192
+ * in xts). */
+static bool luks_open_backend_supports(const luks_algorithms *algorithms)
+{
+    if (algorithms->mode == CRYPTO_CIPHER_MODE_CTR)
+        return false;
+    if (algorithms->cipher == CRYPTO_CIPHER_AES_128 || algorithms->cipher == CRYPTO_CIPHER_AES_256)
+        return true;
+    return algorithms->cipher == CRYPTO_CIPHER_AES_192 && algorithms->mode != CRYPTO_CIPHER_MODE_XTS;
+}
+
+/* Unlocks the master key with the secret named by options and keys the payload cipher. */
+static int luks_open_unlock(block_node *node, option_list *options, error **errp)
+{
+    luks_state *s = node->state;
+    const char *secret = options ? option_list_get(options, "key-secret") : NULL;
+    size_t length = 0;
+
+    if (secret == NULL)
+        return error_set(errp, "Parameter 'key-secret' is required for cipher");
+    const uint8_t *passphrase = secret_lookup(secret, &length, errp);
+    if (passphrase == NULL)
+        return -1;
+    if (!luks_open_backend_supports(&s->algorithms))
+        return error_set(errp, "Unsupported cipher algorithm %s with %s mode",
+                         crypto_cipher_alg_name(s->algorithms.cipher), crypto_cipher_mode_name(s->algorithms.mode));
+    if (luks_master_key_unlock(node->file, 0, &s->header, &s->algorithms, passphrase, length, s->master_key, NULL,
+                               errp) < 0)
+        return -1;
+    s->unlocked = true;
+    s->key_secret = memory_strdup(secret);
+    return luks_payload_cipher_init(&s->payload, &s->algorithms, s->master_key, s->header.master_key_bytes, errp);
+}
+
+/* With a key secret the image has no plain name: qemu shows the json: of its options. */
+static void luks_json_name_set(block_node *node, const char *secret)
+{
+    json_value *root = json_object_new();
+    json_object_set_string(root, "key-secret", secret);
+    json_object_set_string(root, "driver", "luks");
+    block_node_json_name_set(node, root);
+}
+
+/* Opens node (node->file is open): validates the header, unlocks the key unless only metadata is
+ * wanted, and sizes the payload. */
+static int luks_open(block_node *node, option_list *options, int flags, error **errp)
+{
+    uint8_t raw[LUKS_HEADER_SIZE];
+    luks_state *s = memory_alloc_zero(sizeof(*s));
+    node->state = s;
+    if (luks_runtime_options_check(options, errp) < 0 || format_file_read(node->file, 0, sizeof(raw), raw, errp) < 0)
+        goto fail;
+    luks_header_read_data(raw, sizeof(raw), &s->header);
+    uint64_t file_length = format_file_length(node->file);
+    if (luks_header_validate(&s->header, file_length, false, &s->algorithms, errp) < 0)
+        goto fail;
+    node->encrypted = true;
+    if (!(flags & BLOCK_OPEN_NO_IO) && luks_open_unlock(node, options, errp) < 0)
+        goto fail;
+    s->payload_offset = (uint64_t)s->header.payload_offset_sectors * LUKS_SECTOR_SIZE;
+    if (s->payload_offset > file_length) {
+        error_set(errp, "Could not refresh total sector count: Input/output error");
+        goto fail;
+    }
+    node->size = format_align_up(file_length - s->payload_offset, LUKS_SECTOR_SIZE);
+    node->request_alignment = LUKS_SECTOR_SIZE;
+    node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
+    const char *secret = options ? option_list_get(options, "key-secret") : NULL;
+    if (secret)
+        luks_json_name_set(node, secret);
+    return 0;
+fail:
+    luks_state_free(node);
+    return -1;
+}
+
+static void luks_close(block_node *node)
+{
+    luks_state_free(node);
+}
+
+/* The error of I/O on an image opened without its key (info's metadata-only open never does any). */
+static int luks_locked_error(error **errp)
+{
+    return error_set(errp, "Parameter 'key-secret' is required for cipher");
+}
+
+/* Reads the whole sectors [start, start+length) of the payload into buf, decrypted. */
+static int luks_sectors_read(block_node *node, uint64_t start, size_t length, uint8_t *buf, error **errp)
+{
+    luks_state *s = node->state;
+    if (format_file_read(node->file, s->payload_offset + start, length, buf, errp) < 0)
+        return -1;
+    return luks_payload_cipher_run(&s->payload, false, start / LUKS_SECTOR_SIZE, buf, length, errp);
+}
+
+/* Reads length bytes at offset, a bounce buffer of aligned sectors at a time. */
+static int luks_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
+{
+    luks_state *s = node->state;
+    uint8_t *bounce = NULL;
+    int ret = -1;
+    if (!s->unlocked)
+        return luks_locked_error(errp);
+    bounce = memory_alloc_zero(LUKS_BOUNCE_BYTES);
+    while (length > 0) {
+        uint64_t start = offset / LUKS_SECTOR_SIZE * LUKS_SECTOR_SIZE;
+        size_t skip = (size_t)(offset - start);
+        size_t span = format_align_up(skip + length, LUKS_SECTOR_SIZE);
+        if (span > LUKS_BOUNCE_BYTES)
+            span = LUKS_BOUNCE_BYTES;
+        size_t piece = span - skip < length ? span - skip : length;
+        if (luks_sectors_read(node, start, span, bounce, errp) < 0)
+            goto cleanup;
+        memcpy(buf, bounce + skip, piece);
+        buf += piece;
+        offset += piece;
+        length -= piece;
+    }
+    ret = 0;
+cleanup:
+    crypto_memory_wipe(bounce, LUKS_BOUNCE_BYTES);
+    free(bounce);
+    return ret;
+}
+
+/* Writes length bytes at offset: partial sectors are read, patched and re-encrypted. */
+static int luks_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
+{
+    luks_state *s = node->state;
+    uint8_t *bounce = NULL;
+    int ret = -1;
+    (void)flags;
+    if (!s->unlocked)
+        return luks_locked_error(errp);
+    bounce = memory_alloc_zero(LUKS_BOUNCE_BYTES);
+    while (length > 0) {
+        uint64_t start = offset / LUKS_SECTOR_SIZE * LUKS_SECTOR_SIZE;
+        size_t skip = (size_t)(offset - start);
+        size_t span = format_align_up(skip + length, LUKS_SECTOR_SIZE);
+        if (span > LUKS_BOUNCE_BYTES)
+            span = LUKS_BOUNCE_BYTES;
+        size_t piece = span - skip < length ? span - skip : length;
+        bool partial = skip != 0 || piece != span;
+        if (partial && luks_sectors_read(node, start, span, bounce, errp) < 0)
+            goto cleanup;
+        memcpy(bounce + skip, buf, piece);
+        if (luks_payload_cipher_run(&s->payload, true, start / LUKS_SECTOR_SIZE, bounce, span, errp) < 0 ||
+            format_file_write(node->file, s->payload_offset + start, span, bounce, errp) < 0)
+            goto cleanup;
+        buf += piece;
+        offset += piece;
+        length -= piece;
+    }
+    ret = 0;
+cleanup:
+    crypto_memory_wipe(bounce, LUKS_BOUNCE_BYTES);
+    free(bounce);
+    return ret;
+}
+
+/* Every byte is data of this layer, stored encrypted (no offset a reader could use). */
+static int luks_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out,
+                             error **errp)
+{
+    (void)node;
+    (void)offset;
+    (void)errp;
+    out->length = length;
+    out->flags = BLOCK_STATUS_DATA;
+    return 0;
+}
+
+static int luks_flush(block_node *node, error **errp)
+{
+    return block_node_flush(node->file, errp);
+}
+
+/* Resizes the payload: the file becomes payload offset plus size. */
+static int luks_truncate(block_node *node, uint64_t size, bool exact, block_preallocation prealloc,
+                         bool shrink_allowed, error **errp)
+{
+    luks_state *s = node->state;
+    if (block_node_truncate(node->file, s->payload_offset + size, exact, prealloc, shrink_allowed, errp) < 0)
+        return -1;
+    node->size = format_align_up(size, LUKS_SECTOR_SIZE);
+    return 0;
+}
+
+/* Decrypted zeroes are not zeroes: a new image never reads as zero. */
+static bool luks_has_zero_init(block_node *node)
+{
+    (void)node;
+    return false;
+}
+
+/* The "slots" list of info. */
+static json_value *luks_info_slots(const luks_header *header)
+{
+    json_value *slots = json_array_new();
+    for (unsigned index = 0; index < LUKS_SLOT_COUNT; index++) {
+        const luks_slot *slot = &header->slots[index];
+        json_value *entry = json_object_new();
+        bool active = slot->active == LUKS_SLOT_ACTIVE;
+        json_object_set_bool(entry, "active", active);
+        if (active) {
+            json_object_set_uint(entry, "iters", slot->iterations);
+            json_object_set_uint(entry, "stripes", slot->stripes);
+        }
+        json_object_set_uint(entry, "key-offset", (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE);
+        json_array_append(slots, entry);
+    }
+    return slots;
+}
+
+/* The format-specific data qemu lists for a LUKS image (the same block qcow2 shows for its LUKS
+ * encryption, without "format"). */
+static json_value *luks_info_data(const luks_header *header, const luks_algorithms *algorithms, bool detached)
+{
+    json_value *data = json_object_new();
+    json_object_set_string(data, "cipher-alg", crypto_cipher_alg_name(algorithms->cipher));
+    json_object_set_string(data, "cipher-mode", crypto_cipher_mode_name(algorithms->mode));
+    json_object_set_string(data, "ivgen-alg", crypto_ivgen_alg_name(algorithms->ivgen));
+    if (algorithms->ivgen == CRYPTO_IVGEN_ESSIV)
+        json_object_set_string(data, "ivgen-hash-alg", crypto_hash_alg_name(algorithms->ivgen_hash));
+    json_object_set_string(data, "hash-alg", crypto_hash_alg_name(algorithms->hash));
+    json_object_set_bool(data, "detached-header", detached);
+    json_object_set_uint(data, "payload-offset", (uint64_t)header->payload_offset_sectors * LUKS_SECTOR_SIZE);
+    json_object_set_uint(data, "master-key-iters", header->master_key_iterations);
+    json_object_set_string(data, "uuid", header->uuid);
+    json_object_set(data, "slots", luks_info_slots(header));
+    return data;
+}
+
+static int luks_info_fill(block_node *node, image_info *info, error **errp)
+{
+    luks_state *s = node->state;
+    (void)errp;
+    info->encrypted = true;
+    info->format_specific_data = luks_info_data(&s->header, &s->algorithms, false);
+    return 0;
+}
+
+const block_driver block_driver_luks = {
+    .format_name = "luks",
+    .probe = luks_probe,
+    .open = luks_open,
+    .close = luks_close,
+    .read = luks_read,
+    .write = luks_write,
+    .block_status = luks_block_status,
+    .flush = luks_flush,
+    .truncate = luks_truncate,
+    .has_zero_init = luks_has_zero_init,
+    .create_options = luks_create_options,
+    .create = luks_create,
+    .info_fill = luks_info_fill,
+    .measure = luks_measure,
+};
