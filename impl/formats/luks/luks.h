@@ -118,6 +118,17 @@ int luks_master_key_unlock(block_node *file, uint64_t header_offset, const luks_
                            const luks_algorithms *algorithms, const uint8_t *passphrase, size_t passphrase_length,
                            uint8_t *master_key, int *slot_found, error **errp);
 
+/* Tries slot index (active): derives its key from the passphrase, decrypts and merges its material
+ * into candidate (master_key_bytes bytes) and compares the digest with the header's; sets *opened.
+ * Returns 0, or -1 with *errp set on an error other than a wrong passphrase. */
+int luks_slot_open(block_node *file, uint64_t header_offset, const luks_header *header,
+                   const luks_algorithms *algorithms, unsigned index, const uint8_t *passphrase,
+                   size_t passphrase_length, uint8_t *candidate, bool *opened, error **errp);
+
+/* Erases slot index of header: random bytes over its key material in file, then the slot marked
+ * inactive with no iterations and no salt (the header itself is the caller's to write). */
+int luks_slot_erase(block_node *file, luks_header *header, unsigned index, error **errp);
+
 /* Stores the master key in slot index of header under the passphrase: fresh salt, iterations for
  * iter_time_ms, the key material split, encrypted and written to file at the slot's offset. */
 int luks_slot_store(block_node *file, luks_header *header, const luks_algorithms *algorithms, unsigned index,

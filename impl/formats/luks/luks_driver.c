@@ -309,4 +309,6 @@ const block_driver block_driver_luks = {
     .create = luks_create,
     .info_fill = luks_info_fill,
     .measure = luks_measure,
+    .amend_options = luks_amend_options,
+    .amend = luks_amend,
 };

@@ -61,10 +61,7 @@ static size_t luks_slot_material_bytes(uint32_t key_bytes)
     return (bytes + LUKS_SECTOR_SIZE - 1) / LUKS_SECTOR_SIZE * LUKS_SECTOR_SIZE;
 }
 
-/* Tries one active slot: derives its key, decrypts and merges its material into candidate, and
- * compares the candidate's digest with the header's. Sets *opened. Returns 0, or -1 with *errp set
- * on an error other than a wrong passphrase. */
-static int luks_slot_try(block_node *file, uint64_t header_offset, const luks_header *header,
+int luks_slot_open(block_node *file, uint64_t header_offset, const luks_header *header,
                          const luks_algorithms *algorithms, unsigned index, const uint8_t *passphrase,
                          size_t passphrase_length, uint8_t *candidate, bool *opened, error **errp)
 {
@@ -108,7 +105,7 @@ int luks_master_key_unlock(block_node *file, uint64_t header_offset, const luks_
         bool opened = false;
         if (header->slots[index].active != LUKS_SLOT_ACTIVE)
             continue;
-        if (luks_slot_try(file, header_offset, header, algorithms, index, passphrase, passphrase_length, master_key,
+        if (luks_slot_open(file, header_offset, header, algorithms, index, passphrase, passphrase_length, master_key,
                           &opened, errp) < 0)
             return -1;
         if (opened) {
@@ -178,5 +175,28 @@ cleanup:
     crypto_memory_wipe(slot_key, sizeof(slot_key));
     crypto_memory_wipe(material, material_bytes);
     free(material);
+    return ret;
+}
+
+int luks_slot_erase(block_node *file, luks_header *header, unsigned index, error **errp)
+{
+    luks_slot *slot = &header->slots[index];
+    size_t material_bytes = luks_slot_material_bytes(header->master_key_bytes);
+    uint8_t *garbage = memory_alloc_zero(material_bytes);
+    int ret = -1;
+
+    if (material_bytes > INT32_MAX || RAND_bytes(garbage, (int)material_bytes) != 1) {
+        error_set(errp, "Unable to read random bytes");
+        goto cleanup;
+    }
+    if (format_file_write(file, (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE, material_bytes, garbage,
+                          errp) < 0)
+        goto cleanup;
+    slot->active = LUKS_SLOT_INACTIVE;
+    slot->iterations = 0;
+    memset(slot->salt, 0, sizeof(slot->salt));
+    ret = 0;
+cleanup:
+    free(garbage);
     return ret;
 }
