@@ -216,6 +216,12 @@ cleanup:
 
 int fuzz_image_run(const char *format, const uint8_t *data, size_t size, int writable)
 {
+    return fuzz_image_run_with_options(format, NULL, data, size, writable);
+}
+
+int fuzz_image_run_with_options(const char *format, const char *options_text, const uint8_t *data, size_t size,
+                                int writable)
+{
     if (size > FUZZ_INPUT_MAX)
         return 0;
     fuzz_output_silence();
@@ -231,7 +237,12 @@ int fuzz_image_run(const char *format, const uint8_t *data, size_t size, int wri
     block_driver_probe(data, image_size < 2048 ? image_size : 2048, "fuzz");
     block_node *protocol = block_memory_open(data, image_size, image_size + FUZZ_GROWTH_LIMIT, writable != 0);
     error *err = NULL;
-    block_node *node = block_image_open_on(protocol, format, writable ? BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_UNMAP : 0, &err);
+    option_list options = {0};
+    if (options_text != NULL)
+        option_list_parse(&options, options_text, NULL, NULL);
+    block_node *node = block_image_open_on_with_options(protocol, format, options_text ? &options : NULL,
+                                                        writable ? BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_UNMAP : 0, &err);
+    option_list_free(&options);
     error_free(err);
     if (node == NULL)
         return 0;

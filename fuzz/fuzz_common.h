@@ -24,4 +24,9 @@ enum {
  * the model. */
 int fuzz_image_run(const char *format, const uint8_t *data, size_t size, int writable);
 
+/* As fuzz_image_run, opening the image with the driver options in options_text ("key-secret=ID",
+ * as --image-opts gives them; NULL: none). */
+int fuzz_image_run_with_options(const char *format, const char *options_text, const uint8_t *data, size_t size,
+                                int writable);
+
 #endif

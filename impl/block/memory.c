@@ -138,6 +138,12 @@ block_node *block_memory_open(const uint8_t *data, size_t size, size_t max_size,
 
 block_node *block_image_open_on(block_node *protocol, const char *format, int flags, error **errp)
 {
+    return block_image_open_on_with_options(protocol, format, NULL, flags, errp);
+}
+
+block_node *block_image_open_on_with_options(block_node *protocol, const char *format, option_list *options,
+                                             int flags, error **errp)
+{
     const block_driver *driver = NULL;
     if (format) {
         driver = block_driver_find(format);
@@ -164,7 +170,7 @@ block_node *block_image_open_on(block_node *protocol, const char *format, int fl
             flags |= BLOCK_OPEN_PROBED;
     }
     flags |= BLOCK_OPEN_NO_BACKING;
-    block_node *node = block_format_open_on(driver, protocol, protocol->filename, NULL, flags, errp);
+    block_node *node = block_format_open_on(driver, protocol, protocol->filename, options, flags, errp);
     if (node == NULL)
         block_node_close(protocol);
     return node;

@@ -15,4 +15,9 @@ block_node *block_memory_open(const uint8_t *data, size_t size, size_t max_size,
  * backing chain. On failure the protocol node is closed too. */
 block_node *block_image_open_on(block_node *protocol, const char *format, int flags, error **errp);
 
+/* As block_image_open_on, with driver options (key-value pairs as --image-opts gives them, e.g.
+ * "key-secret=ID"; NULL: none). */
+block_node *block_image_open_on_with_options(block_node *protocol, const char *format, option_list *options,
+                                             int flags, error **errp);
+
 #endif
