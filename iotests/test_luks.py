@@ -228,3 +228,45 @@ def test_qimg_reads_cryptsetup_images(qimg, cipher, mode):
     qimg.ok("convert", *SECRET, *image_opts(path), "-O", "raw", "out.raw")
     out = qimg.read("out.raw")
     assert len(out) == (8 << 20) - offset and out[:len(pattern)] == pattern
+
+
+@pytest.mark.parametrize("definition,message", [
+    ("secret,id=x,foo", "Expected '=' after parameter 'foo'"),
+    ('secret,id=x,"a":"b"', "Invalid parameter '\"a\":\"b\"'"),
+    ("secret,id=x,_x=1", "Invalid parameter '_x'"),
+    ("secret,,id=x", "Invalid parameter ''"),
+    ("secret,bogus=1", "Parameter 'id' is missing"),
+    ("secret,id=1x,bogus=1", "Parameter 'bogus' is unexpected"),
+    ("secret,id=x,a.b=1", "Parameter 'a' is unexpected"),
+    ("secret,id=1x,data=1", "Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, "
+                            "'-', '.', '_', starting with a letter."),
+    ("secret,id=x", "Either 'file' or 'data' must be provided"),
+    ("secret,id=x,data=a,file=b", "'file' and 'data' are mutually exclusive"),
+    ("secret,id=x,file=/nonexistent", "Unable to read /nonexistent: Failed to open file \u201c/nonexistent\u201d: "
+                                      "No such file or directory"),
+    ("secret,id=x,data=a!!,format=base64", "Base64 data contains invalid characters"),
+    ("secret,id=x,data=YWJj,keyid=x", "Secret with id 'x' has no data"),
+    ("secret,id=x,data=YWJj,keyid=nos", "No secret with id 'nos'"),
+])
+def test_secret_object_refusals(qimg, definition, message):
+    p = qimg.run("info", "--object", definition, "/dev/null")
+    assert p.returncode == 1 and p.stderr == f"qemu-img: {message}\n"
+
+
+def test_secret_forms_unlock_the_same_image(qimg, tmp_path):
+    create(qimg, "t.luks").check_returncode()
+    (tmp_path / "pw.txt").write_bytes(b"pw")
+    key = bytes(range(32))
+    iv = bytes(range(16, 32))
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(b"pw" + bytes([14]) * 14) + encryptor.finalize()
+    import base64
+    forms = [
+        ["--object", f"secret,id=s,file={tmp_path / 'pw.txt'}"],
+        ["--object", "secret,id=s,data=cHc=,format=base64"],
+        ["--object", f"secret,id=k,data={base64.b64encode(key).decode()},format=base64",
+         "--object", f"secret,id=s,data={base64.b64encode(ciphertext).decode()},format=base64,keyid=k,"
+                     f"iv={base64.b64encode(iv).decode()}"],
+    ]
+    for form in forms:
+        qimg.ok("convert", *form, *image_opts("t.luks"), "-O", "raw", "out.raw")

@@ -36,6 +36,11 @@ UNKNOWN_SHORT = ["-Z", "-y", "-j"]
 BAD_FORMATS = ["bogus", "", "qcow3", "file"]
 
 
+# The secret every luks case uses (tools/difftest/create_options/luks.py names it too).
+LUKS_SECRET_ID = "sec0"
+LUKS_SECRET = "secret,id=sec0,data=abc"
+
+
 def size_text(rng, size):
     """size as qemu-img reads it: plain bytes, or a suffixed form when it divides evenly."""
     forms = [str(size)]
@@ -63,6 +68,10 @@ class World:
         opts = list(options or [])
         if fmt == "qcow2" and options is None:
             opts = self.qcow2_options(info)
+        if fmt == "luks":
+            # Encrypted images are made and opened with the one secret every case defines.
+            argv[2:2] = ["--object", LUKS_SECRET]
+            opts = ["key-secret=" + LUKS_SECRET_ID, "iter-time=10"] + opts
         if opts:
             argv += ["-o", ",".join(opts)]
         if backing:
@@ -120,9 +129,13 @@ class World:
                     cmds.append(f"write -c -P 0x{rng.randrange(1, 256):02x} {start} {cluster}")
         if cmds:
             argv = ["IO", "-f", info["format"]]
+            target = [name]
+            if info["format"] == "luks":
+                argv = ["IO", "--object", LUKS_SECRET]
+                target = ["--image-opts", f"driver=luks,key-secret={LUKS_SECRET_ID},file.filename={name}"]
             for c in cmds:
                 argv += ["-c", c]
-            self.setup.append(argv + [name])
+            self.setup.append(argv + target)
 
     def add_snapshot(self, name):
         info = self.files[name]
@@ -196,11 +209,16 @@ class CommandBuilder:
         self.args = []      # positional arguments
         self.read_write = False
         self.image_opts = False
+        self.secret = False  # a luks image is named: the command defines the secret
 
     def image_arg(self, name):
         """name as the command's image argument: mostly as it is, sometimes as an option string
         (which turns --image-opts on for the whole command) or a json: filename."""
         r = self.rng.random()
+        if self.fmt_of(name) == "luks" and name in self.world.files and r < 0.9:
+            self.secret = True
+            return (f'json:{{"driver":"luks","key-secret":"{LUKS_SECRET_ID}",'
+                    f'"file":{{"driver":"file","filename":"{name}"}}}}')
         if r < 0.05:
             self.image_opts = True
             fmt = self.fmt_of(name)
@@ -307,6 +325,8 @@ class CommandBuilder:
         opts = self.opts
         if self.image_opts:
             opts.append(["--image-opts"])
+        if self.secret:
+            opts.append(["--object", LUKS_SECRET])
         rng.shuffle(opts)
         words = [w for group in opts for w in group]
         args = list(self.args)
