@@ -296,6 +296,7 @@ static int luks_info_fill(block_node *node, image_info *info, error **errp)
 
 const block_driver block_driver_luks = {
     .format_name = "luks",
+    .shares_child_permissions = true, /* qemu's crypto layer passes its user's permissions to the file */
     .probe = luks_probe,
     .open = luks_open,
     .close = luks_close,
