@@ -229,11 +229,46 @@ static void vmdk_descriptor_adopt(block_node *node, vmdk_state *s, vmdk_descript
     }
 }
 
-/* Opens the image file as a single sparse extent with its embedded descriptor. */
-static int vmdk_open_monolithic(block_node *node, vmdk_state *s, error **errp)
+static int vmdk_open_descriptor_text(block_node *node, vmdk_state *s, char *text, int flags, error **errp);
+
+/* Reads the descriptor embedded in a sparse file at its header's place (bounded; NULL on error). */
+static char *vmdk_embedded_descriptor_read(block_node *node, const vmdk_sparse_header *h, uint64_t *bytes,
+                                           error **errp)
 {
-    vmdk_extent *e = vmdk_extent_add(s);
+    uint64_t max_sectors = VMDK_DESCRIPTOR_MAX / 512;
+    *bytes = (h->desc_size < max_sectors ? h->desc_size : max_sectors) * 512;
+    char *text = memory_alloc_zero((size_t)*bytes + 1);
+    if (h->desc_offset > UINT64_MAX / 512 ||
+        format_file_read(node->file, h->desc_offset * 512, (size_t)*bytes, text, errp) < 0) {
+        free(text);
+        error_set(errp, "Could not read the embedded descriptor");
+        return NULL;
+    }
+    return text;
+}
+
+/* A sparse file of capacity 0 with a descriptor: qemu opens the descriptor as a descriptor file. */
+static int vmdk_open_embedded_descriptor(block_node *node, vmdk_state *s, const vmdk_sparse_header *h, int flags,
+                                         error **errp)
+{
+    uint64_t bytes;
+    char *text = vmdk_embedded_descriptor_read(node, h, &bytes, errp);
+    if (text == NULL)
+        return -1;
+    return vmdk_open_descriptor_text(node, s, text, flags, errp);
+}
+
+/* Opens the image file as a single sparse extent with its embedded descriptor. */
+static int vmdk_open_monolithic(block_node *node, vmdk_state *s, int flags, error **errp)
+{
+    uint8_t first[VMDK4_HEADER_BYTES];
     vmdk_sparse_header h;
+    if (format_file_read(node->file, 0, sizeof(first), first, errp) < 0)
+        return -1;
+    vmdk_sparse_header_read_data(first, sizeof(first), &h);
+    if (h.magic == VMDK4_MAGIC && h.capacity == 0 && h.desc_offset != 0)
+        return vmdk_open_embedded_descriptor(node, s, &h, flags, errp);
+    vmdk_extent *e = vmdk_extent_add(s);
     e->file_is_image_file = true;
     if (vmdk_extent_open_sparse(e, node->file, &h, errp) < 0)
         return -1;
@@ -241,12 +276,10 @@ static int vmdk_open_monolithic(block_node *node, vmdk_state *s, error **errp)
     s->single_monolithic = true;
     if (e->is_cowd || h.desc_offset == 0 || h.desc_size == 0)
         return 0;
-    uint64_t bytes = h.desc_size * 512 < VMDK_DESCRIPTOR_MAX ? h.desc_size * 512 : VMDK_DESCRIPTOR_MAX;
-    char *text = memory_alloc_zero((size_t)bytes + 1);
-    if (format_file_read(node->file, h.desc_offset * 512, (size_t)bytes, text, errp) < 0) {
-        free(text);
+    uint64_t bytes;
+    char *text = vmdk_embedded_descriptor_read(node, &h, &bytes, errp);
+    if (text == NULL)
         return -1;
-    }
     vmdk_descriptor desc;
     vmdk_descriptor_parse(text, strlen(text), false, &desc, NULL);
     vmdk_descriptor_adopt(node, s, &desc);
@@ -269,6 +302,10 @@ static int vmdk_open_extent_line(block_node *node, vmdk_state *s, const vmdk_ext
         vmdk_extent_place(s);
         return 0;
     }
+    /* An image held in memory (fuzzing) never reaches files on disk through its extents. */
+    if (node->file->memory != NULL)
+        return error_set(errp, "Could not open '%s': extent files of an image in memory are not opened",
+                         line->filename);
     char *path = block_path_combine(node->file->filename, line->filename);
     block_node *file = block_protocol_open(path, flags & (BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_FORCE_SHARE), errp);
     free(path);
@@ -288,6 +325,41 @@ static int vmdk_open_extent_line(block_node *node, vmdk_state *s, const vmdk_ext
     return 0;
 }
 
+/* Whether qemu opens descriptors of create type type. */
+static bool vmdk_create_type_supported(const char *type)
+{
+    static const char *const supported[] = {"monolithicFlat", "vmfs", "vmfsSparse", "twoGbMaxExtentSparse",
+                                            "twoGbMaxExtentFlat", NULL};
+    for (size_t i = 0; supported[i]; i++)
+        if (strcmp(type, supported[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Opens the extents that descriptor text (owned by s from now on) names: the create type is
+ * checked first, then the extent lines. */
+static int vmdk_open_descriptor_text(block_node *node, vmdk_state *s, char *text, int flags, error **errp)
+{
+    free(s->descriptor);
+    s->descriptor = text;
+    vmdk_descriptor desc;
+    vmdk_descriptor_parse(text, strlen(text), false, &desc, NULL);
+    int ret = 0;
+    if (desc.create_type == NULL)
+        ret = error_set(errp, "invalid VMDK image descriptor");
+    else if (!vmdk_create_type_supported(desc.create_type))
+        ret = error_set(errp, "Unsupported image type '%s'", desc.create_type);
+    vmdk_descriptor_free(&desc);
+    if (ret < 0 || vmdk_descriptor_parse(text, strlen(text), true, &desc, errp) < 0)
+        return -1;
+    for (size_t i = 0; ret == 0 && i < desc.extent_count; i++)
+        ret = vmdk_open_extent_line(node, s, &desc.extents[i], flags, errp);
+    if (ret == 0)
+        vmdk_descriptor_adopt(node, s, &desc);
+    vmdk_descriptor_free(&desc);
+    return ret;
+}
+
 /* Opens an image whose file is descriptor text. */
 static int vmdk_open_descriptor(block_node *node, vmdk_state *s, int flags, error **errp)
 {
@@ -299,21 +371,7 @@ static int vmdk_open_descriptor(block_node *node, vmdk_state *s, int flags, erro
         free(text);
         return -1;
     }
-    s->descriptor = text;
-    vmdk_descriptor desc;
-    if (vmdk_descriptor_parse(text, strlen(text), true, &desc, errp) < 0)
-        return -1;
-    int ret = 0;
-    if (desc.create_type == NULL)
-        ret = error_set(errp, "invalid VMDK image descriptor");
-    for (size_t i = 0; ret == 0 && i < desc.extent_count; i++)
-        ret = vmdk_open_extent_line(node, s, &desc.extents[i], flags, errp);
-    if (ret == 0 && s->extent_count == 0)
-        ret = error_set(errp, "invalid VMDK image descriptor");
-    if (ret == 0)
-        vmdk_descriptor_adopt(node, s, &desc);
-    vmdk_descriptor_free(&desc);
-    return ret;
+    return vmdk_open_descriptor_text(node, s, text, flags, errp);
 }
 
 /* Lists the extent files (other than the image file) as children, last first, as info shows them. */
@@ -342,12 +400,12 @@ static int vmdk_open(block_node *node, option_list *options, int flags, error **
         goto fail;
     uint32_t m = endian_load_le32(magic);
     if (m == VMDK4_MAGIC || m == VMDK3_MAGIC) {
-        if (vmdk_open_monolithic(node, s, errp) < 0)
+        if (vmdk_open_monolithic(node, s, flags, errp) < 0)
             goto fail;
     } else if (vmdk_open_descriptor(node, s, flags, errp) < 0) {
         goto fail;
     }
-    node->size = s->extents[s->extent_count - 1].end_sector * 512;
+    node->size = s->extent_count ? s->extents[s->extent_count - 1].end_sector * 512 : 0;
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
     vmdk_children_add(node, s);
     return 0;
@@ -758,8 +816,9 @@ static int vmdk_info_fill(block_node *node, image_info *info, error **errp)
 {
     vmdk_state *s = node->state;
     (void)errp;
-    const vmdk_extent *first = &s->extents[0];
-    if (first->kind == VMDK_EXTENT_SPARSE) {
+    static const vmdk_extent none;
+    const vmdk_extent *first = s->extent_count ? &s->extents[0] : &none;
+    if (first->kind == VMDK_EXTENT_SPARSE && first->cluster_sectors) {
         info->has_cluster_size = true;
         info->cluster_size = first->cluster_sectors * 512;
     }

@@ -153,19 +153,25 @@ static int vmdk_extent_kind_parse(const char *type)
     return -1;
 }
 
-/* Parses one extent line (line starts with its access word); errors are qemu's. */
-static int vmdk_extent_line_parse(const char *line, vmdk_extent_line *e, error **errp)
+/* Parses one extent line as qemu does: lines it cannot read, other access modes than RW, ZERO
+ * extents and empty extents are skipped (*skip); unknown types and flat lines without an offset
+ * are errors. */
+static int vmdk_extent_line_parse(const char *line, vmdk_extent_line *e, bool *skip, error **errp)
 {
     char access[11] = "", type[11] = "", name[512] = "";
     int64_t sectors = 0, offset = 0;
     memset(e, 0, sizeof(*e));
+    *skip = true;
     int matched = sscanf(line, "%10s %" SCNd64 " %10s \"%511[^\n\r\"]\" %" SCNd64, access, &sectors, type, name,
                          &offset);
-    int kind = matched >= 3 ? vmdk_extent_kind_parse(type) : -1;
-    if (matched < 4 || kind < 0 || sectors <= 0 ||
-        ((kind == VMDK_EXTENT_FLAT || kind == VMDK_EXTENT_VMFS) && matched < 5 && kind == VMDK_EXTENT_FLAT) ||
-        offset < 0)
-        return error_set(errp, "Invalid extent line: %s", line);
+    if (matched < 4 || strcmp(access, "RW") != 0)
+        return 0;
+    int kind = vmdk_extent_kind_parse(type);
+    if (kind < 0 || (kind == VMDK_EXTENT_FLAT && matched != 5) || offset < 0)
+        return error_set(errp, "Invalid extent line: ");
+    if (sectors <= 0 || kind == VMDK_EXTENT_ZERO)
+        return 0;
+    *skip = false;
     e->access = memory_strdup(access);
     e->sectors = (uint64_t)sectors;
     e->type = memory_strdup(type);
@@ -191,10 +197,13 @@ static int vmdk_descriptor_extents_parse(const char *text, vmdk_descriptor *desc
             return error_set(errp, "Too many extents");
         char *line = vmdk_line_copy(p, p + strlen(p));
         vmdk_extent_line e;
-        int ret = vmdk_extent_line_parse(line, &e, errp);
+        bool skip;
+        int ret = vmdk_extent_line_parse(line, &e, &skip, errp);
         free(line);
         if (ret < 0)
             return -1;
+        if (skip)
+            continue;
         desc->extents = memory_realloc(desc->extents, (desc->extent_count + 1) * sizeof(*desc->extents));
         desc->extents[desc->extent_count++] = e;
     }
