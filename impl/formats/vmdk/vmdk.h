@@ -145,6 +145,7 @@ typedef struct vmdk_extent {
     uint64_t cluster_sectors;
     uint32_t gtes_per_gt;
     uint64_t l1_size;          /* grain directory entries */
+    uint64_t l1_loaded;        /* entries held in l1_table (the rest lie past the end of the file: 0) */
     uint32_t *l1_table;
     uint32_t *l1_backup;       /* NULL without a redundant directory */
     uint64_t l1_offset;        /* bytes */
@@ -175,6 +176,10 @@ typedef struct vmdk_state {
 extern const option_desc vmdk_create_options[];
 int vmdk_create(const char *filename, const option_list *options, error **errp);
 int vmdk_check(block_node *node, check_result *result, int fix, error **errp);
+
+/* The grain table entry of grain in sparse extent e (0: unallocated; *gt_sector: its table's
+ * sector, 0 when the directory has none). */
+int vmdk_grain_entry(vmdk_extent *e, uint64_t grain, uint32_t *entry, uint64_t *gt_sector, error **errp);
 
 /* Grain directory entries of a sparse extent of capacity sectors. */
 uint64_t vmdk_gd_entries(uint64_t capacity, uint64_t grain_sectors, uint32_t gtes);

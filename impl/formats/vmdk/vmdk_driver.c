@@ -9,6 +9,7 @@
 
 #include "vmdk.h"
 #include "../common/format_io.h"
+#include "../common/format_uuid.h"
 #include "../../block/open.h"
 #include "../../util/endian.h"
 #include "../../util/json.h"
@@ -60,31 +61,45 @@ static void vmdk_extent_free(vmdk_extent *e, bool close_file)
     memset(e, 0, sizeof(*e));
 }
 
-/* Reads the grain directory (and its redundant copy) of a sparse extent: entries past the end of
- * the file read as 0, and memory follows the file. */
+/* The directory entries of a table at offset that lie inside a file of length bytes. */
+static uint64_t vmdk_l1_entries_inside(uint64_t offset, uint64_t length, uint64_t entries)
+{
+    if (offset >= length)
+        return 0;
+    uint64_t inside = (length - offset + 3) / 4;
+    return inside < entries ? inside : entries;
+}
+
+/* Reads count directory entries at offset into a new array (bytes past the end of the file read
+ * as 0). */
+static int vmdk_l1_read(block_node *file, uint64_t offset, uint64_t count, uint32_t **table, error **errp)
+{
+    uint8_t *raw = memory_alloc_zero((size_t)count * 4 + 4);
+    *table = memory_alloc_zero((size_t)count * 4 + 4);
+    int ret = format_file_read(file, offset, (size_t)count * 4, raw, errp);
+    for (uint64_t i = 0; ret == 0 && i < count; i++)
+        (*table)[i] = endian_load_le32(raw + 4 * i);
+    free(raw);
+    return ret;
+}
+
+/* Reads the grain directory (and its redundant copy) of a sparse extent: only the entries inside
+ * the file are held (those past its end read as 0), so memory follows the file. */
 static int vmdk_extent_tables_load(vmdk_extent *e, error **errp)
 {
-    size_t bytes = (size_t)(e->l1_size * 4);
-    e->l1_table = memory_alloc_zero(bytes ? bytes : 4);
     uint64_t length = format_file_length(e->file);
-    size_t inside = e->l1_offset < length ? (size_t)((length - e->l1_offset) < bytes ? length - e->l1_offset : bytes) : 0;
-    uint8_t *raw = memory_alloc_zero(bytes ? bytes : 4);
-    int ret = format_file_read(e->file, e->l1_offset, inside, raw, errp);
-    for (uint64_t i = 0; ret == 0 && i < e->l1_size; i++)
-        e->l1_table[i] = endian_load_le32(raw + 4 * i);
-    if (ret == 0 && e->l1_backup_offset) {
-        e->l1_backup = memory_alloc_zero(bytes ? bytes : 4);
-        memset(raw, 0, bytes);
-        inside = e->l1_backup_offset < length
-                     ? (size_t)((length - e->l1_backup_offset) < bytes ? length - e->l1_backup_offset : bytes)
-                     : 0;
-        ret = format_file_read(e->file, e->l1_backup_offset, inside, raw, errp);
-        for (uint64_t i = 0; ret == 0 && i < e->l1_size; i++)
-            e->l1_backup[i] = endian_load_le32(raw + 4 * i);
+    uint64_t count = vmdk_l1_entries_inside(e->l1_offset, length, e->l1_size);
+    if (e->l1_backup_offset) {
+        uint64_t backup = vmdk_l1_entries_inside(e->l1_backup_offset, length, e->l1_size);
+        count = backup > count ? backup : count;
     }
-    free(raw);
-    e->cached_l2 = memory_alloc_zero(e->gtes_per_gt * 4u);
-    return ret;
+    e->l1_loaded = count;
+    e->cached_l2 = memory_alloc_zero(e->gtes_per_gt * 4u + 4);
+    if (vmdk_l1_read(e->file, e->l1_offset, count, &e->l1_table, errp) < 0)
+        return -1;
+    if (e->l1_backup_offset && vmdk_l1_read(e->file, e->l1_backup_offset, count, &e->l1_backup, errp) < 0)
+        return -1;
+    return 0;
 }
 
 /* Validates the geometry of a sparse extent as qemu does and sizes its grain directory. */
@@ -471,13 +486,12 @@ static int vmdk_l2_load(vmdk_extent *e, uint64_t gt_sector, error **errp)
     return ret;
 }
 
-/* The grain table entry of grain (0: unallocated; *gt_sector: its table, 0 when none). */
-static int vmdk_grain_entry(vmdk_extent *e, uint64_t grain, uint32_t *entry, uint64_t *gt_sector, error **errp)
+int vmdk_grain_entry(vmdk_extent *e, uint64_t grain, uint32_t *entry, uint64_t *gt_sector, error **errp)
 {
     uint64_t l1_index = grain / e->gtes_per_gt;
     *entry = 0;
     *gt_sector = 0;
-    if (l1_index >= e->l1_size || e->l1_table[l1_index] == 0)
+    if (l1_index >= e->l1_loaded || e->l1_table[l1_index] == 0)
         return 0;
     *gt_sector = e->l1_table[l1_index];
     if (vmdk_l2_load(e, *gt_sector, errp) < 0)
@@ -590,6 +604,46 @@ static int vmdk_read(block_node *node, uint64_t offset, size_t length, uint8_t *
 
 /* ---- writes ---- */
 
+/* A fresh random CID (qemu stamps one on the first write of each session). */
+static uint32_t vmdk_cid_new(void)
+{
+    uint8_t bytes[FORMAT_UUID_SIZE];
+    format_uuid_generate(bytes);
+    return endian_load_le32(bytes);
+}
+
+/* Before the first write of a session: a new CID in the descriptor, written back padded with
+ * zeroes to whole sectors (where it came from: the embedded area or the descriptor file). */
+static int vmdk_cid_update(block_node *node, error **errp)
+{
+    vmdk_state *s = node->state;
+    if (s->cid_updated || s->descriptor == NULL)
+        return 0;
+    s->cid_updated = true;
+    uint32_t cid = vmdk_cid_new();
+    char value[16];
+    snprintf(value, sizeof(value), "%" PRIx32, cid);
+    char *text = vmdk_descriptor_set_value(s->descriptor, "CID", value);
+    if (text == NULL)
+        return 0;
+    size_t length = strlen(text);
+    uint64_t padded = format_align_up(length, 512);
+    if (s->desc_size && padded > s->desc_size)
+        padded = s->desc_size;
+    if (length > padded) {
+        free(text);
+        return 0;
+    }
+    char *sector = memory_alloc_zero((size_t)padded + 1);
+    memcpy(sector, text, length);
+    int ret = format_file_write(node->file, s->desc_offset, (size_t)padded, sector, errp);
+    free(sector);
+    free(s->descriptor);
+    s->descriptor = text;
+    s->cid = cid;
+    return ret;
+}
+
 /* Stores entry for grain in the grain table at gt_sector and in its redundant copy. */
 static int vmdk_l2_update(vmdk_extent *e, uint64_t grain, uint64_t gt_sector, uint32_t entry, error **errp)
 {
@@ -600,7 +654,7 @@ static int vmdk_l2_update(vmdk_extent *e, uint64_t grain, uint64_t gt_sector, ui
         return -1;
     if (e->cached_l2_offset == gt_sector)
         e->cached_l2[index] = entry;
-    if (e->l1_backup && l1_index < e->l1_size && e->l1_backup[l1_index] != 0 &&
+    if (e->l1_backup && l1_index < e->l1_loaded && e->l1_backup[l1_index] != 0 &&
         format_file_write(e->file, (uint64_t)e->l1_backup[l1_index] * 512 + index * 4, 4, raw, errp) < 0)
         return -1;
     return 0;
@@ -697,6 +751,8 @@ static int vmdk_write(block_node *node, uint64_t offset, size_t length, const ui
 {
     vmdk_state *s = node->state;
     (void)flags;
+    if (length > 0 && vmdk_cid_update(node, errp) < 0)
+        return -1;
     while (length > 0) {
         uint64_t rel, piece;
         vmdk_extent *e = vmdk_request_piece(s, offset, length, &rel, &piece);
@@ -723,6 +779,8 @@ static int vmdk_write_zeroes(block_node *node, uint64_t offset, uint64_t length,
     vmdk_state *s = node->state;
     static const uint8_t zeroes[65536];
     (void)flags;
+    if (length > 0 && vmdk_cid_update(node, errp) < 0)
+        return -1;
     while (length > 0) {
         uint64_t rel, piece;
         vmdk_extent *e = vmdk_request_piece(s, offset, length, &rel, &piece);
