@@ -249,7 +249,7 @@ struct block_driver {
 };
 
 /* ---- nodes ---- */
-#define BLOCK_NODE_CHILDREN_MAX 4
+#define BLOCK_NODE_CHILDREN_MAX 64 /* vmdk lists each extent file */
 
 typedef struct block_child {
     const char *name; /* "file", "data-file", ... */

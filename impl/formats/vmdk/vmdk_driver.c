@@ -403,15 +403,22 @@ static void vmdk_children_add(block_node *node, vmdk_state *s)
     }
 }
 
+/* Refuses runtime options: VMDK has none of its own. */
+static int vmdk_options_check(const option_list *options, error **errp)
+{
+    if (options && options->count > 0)
+        return error_set(errp, "Block format 'vmdk' does not support the option '%s'", options->entries[0].key);
+    return 0;
+}
+
 /* Opens a VMDK image: a sparse file with its embedded descriptor, or a descriptor file naming
  * its extents. */
 static int vmdk_open(block_node *node, option_list *options, int flags, error **errp)
 {
-    (void)options;
     vmdk_state *s = memory_alloc_zero(sizeof(*s));
     node->state = s;
     uint8_t magic[4] = {0};
-    if (format_file_read(node->file, 0, sizeof(magic), magic, errp) < 0)
+    if (vmdk_options_check(options, errp) < 0 || format_file_read(node->file, 0, sizeof(magic), magic, errp) < 0)
         goto fail;
     uint32_t m = endian_load_le32(magic);
     if (m == VMDK4_MAGIC || m == VMDK3_MAGIC) {
