@@ -201,7 +201,7 @@ static int vmdk_extent_open_sparse(vmdk_extent *e, block_node *file, vmdk_sparse
     if (magic == VMDK3_MAGIC)
         return vmdk_extent_open_cowd(e, file, buf, errp);
     if (magic != VMDK4_MAGIC)
-        return error_set(errp, "Not a valid VMDK sparse extent");
+        return error_set(errp, "Image not in VMDK format");
     vmdk_sparse_header h;
     vmdk_sparse_header_read_data(buf, sizeof(buf), &h);
     if (h_out)
