@@ -897,6 +897,7 @@ static int vmdk_info_fill(block_node *node, image_info *info, error **errp)
     json_object_set(data, "extents", list);
     info->format_specific_data = data;
     info->dirty_flag = false;
+    info->has_no_discard = true;
     info->needs_compressed_writes = first->kind == VMDK_EXTENT_SPARSE && first->compressed;
     return 0;
 }
