@@ -14,6 +14,7 @@
 #include "../../util/endian.h"
 #include "../../util/json.h"
 #include "../../util/memory.h"
+#include "../../util/report.h"
 
 /* ---- probe ---- */
 
@@ -163,7 +164,10 @@ static int vmdk_extent_open_vmdk4(vmdk_extent *e, block_node *file, vmdk_sparse_
     e->l1_offset = h->gd_offset * 512;
     e->l1_backup_offset = (h->flags & VMDK4_FLAG_REDUNDANT_GT) ? h->rgd_offset * 512 : 0;
     e->overhead = h->overhead;
+    /* New grains go at the end of the file rounded up to a whole grain (oracle-measured). */
     e->next_cluster_sector = (length + 511) / 512;
+    if (e->cluster_sectors && e->next_cluster_sector % e->cluster_sectors)
+        e->next_cluster_sector += e->cluster_sectors - e->next_cluster_sector % e->cluster_sectors;
     if (e->next_cluster_sector < h->overhead)
         e->next_cluster_sector = h->overhead;
     return vmdk_extent_tables_load(e, errp);
@@ -726,9 +730,23 @@ static int vmdk_stream_grain_write(vmdk_state *s, vmdk_extent *e, uint64_t grain
     return vmdk_l2_update(e, grain, gt_sector, (uint32_t)at, errp);
 }
 
-/* Writes n bytes into one grain (or flat range) of extent e. */
+/* A plain (uncompressed) write to an unallocated grain of a stream extent: qemu reserves the grain
+ * (the file grows by it) and then refuses the write with EINVAL. */
+static int vmdk_stream_plain_write_refuse(vmdk_extent *e, error **errp)
+{
+    uint64_t at = e->next_cluster_sector;
+    uint64_t reserve_end = (at + e->cluster_sectors) * 512;
+    if (format_file_length(e->file) < reserve_end &&
+        block_node_truncate(e->file, reserve_end, true, BLOCK_PREALLOCATION_OFF, false, errp) < 0)
+        return -1;
+    e->next_cluster_sector += e->cluster_sectors;
+    return error_set_errnum(errp, EINVAL, "Invalid argument");
+}
+
+/* Writes n bytes into one grain (or flat range) of extent e; compressed: a compressed write (the
+ * only kind a stream extent takes). */
 static int vmdk_extent_write(block_node *node, vmdk_extent *e, uint64_t rel, uint64_t guest, size_t n,
-                             const uint8_t *buf, error **errp)
+                             const uint8_t *buf, bool compressed, error **errp)
 {
     vmdk_state *s = node->state;
     if (e->kind == VMDK_EXTENT_ZERO)
@@ -743,8 +761,12 @@ static int vmdk_extent_write(block_node *node, vmdk_extent *e, uint64_t rel, uin
     if (gt_sector == 0)
         return error_set_errno(errp, EIO, "Could not write to a grain without a grain table");
     if (e->compressed) {
-        if (entry != 0)
-            return error_set_errno(errp, EIO, "Could not write to allocated cluster for streamOptimized");
+        if (entry == 0 && !compressed)
+            return vmdk_stream_plain_write_refuse(e, errp);
+        if (entry != 0) {
+            report_text("qemu-img: Could not write to allocated cluster for streamOptimized\n");
+            return error_set_errnum(errp, EIO, "Input/output error");
+        }
         uint64_t valid = e->sectors * 512 - grain * grain_bytes;
         return vmdk_stream_grain_write(s, e, grain, gt_sector, rel % grain_bytes, n, buf,
                                        valid < grain_bytes ? valid : grain_bytes, errp);
@@ -754,10 +776,11 @@ static int vmdk_extent_write(block_node *node, vmdk_extent *e, uint64_t rel, uin
     return format_file_write(e->file, (uint64_t)entry * 512 + rel % grain_bytes, n, buf, errp);
 }
 
-static int vmdk_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
+/* Writes guest data extent by extent (grain by grain in sparse extents). */
+static int vmdk_write_pieces(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, bool compressed,
+                             error **errp)
 {
     vmdk_state *s = node->state;
-    (void)flags;
     if (length > 0 && vmdk_cid_update(node, errp) < 0)
         return -1;
     while (length > 0) {
@@ -765,7 +788,7 @@ static int vmdk_write(block_node *node, uint64_t offset, size_t length, const ui
         vmdk_extent *e = vmdk_request_piece(s, offset, length, &rel, &piece);
         if (e == NULL)
             return error_set_errno(errp, EIO, "Write past the end of the image");
-        if (vmdk_extent_write(node, e, rel, offset, (size_t)piece, buf, errp) < 0)
+        if (vmdk_extent_write(node, e, rel, offset, (size_t)piece, buf, compressed, errp) < 0)
             return -1;
         offset += piece;
         length -= (size_t)piece;
@@ -774,9 +797,15 @@ static int vmdk_write(block_node *node, uint64_t offset, size_t length, const ui
     return 0;
 }
 
+static int vmdk_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
+{
+    (void)flags;
+    return vmdk_write_pieces(node, offset, length, buf, false, errp);
+}
+
 static int vmdk_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
 {
-    return vmdk_write(node, offset, length, buf, 0, errp);
+    return vmdk_write_pieces(node, offset, length, buf, true, errp);
 }
 
 /* Zero writes: whole grains of an extent with zeroed-grain support get the zeroed entry; the rest
@@ -807,7 +836,7 @@ static int vmdk_write_zeroes(block_node *node, uint64_t offset, uint64_t length,
             if (ret == 0)
                 ret = vmdk_l2_update(e, rel / grain_bytes, gt_sector, VMDK_GTE_ZEROED, errp);
         } else {
-            ret = vmdk_extent_write(node, e, rel, offset, (size_t)piece, zeroes, errp);
+            ret = vmdk_extent_write(node, e, rel, offset, (size_t)piece, zeroes, e->compressed, errp);
         }
         if (ret < 0)
             return -1;

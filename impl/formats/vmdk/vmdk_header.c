@@ -284,7 +284,7 @@ char *vmdk_descriptor_set_value(const char *text, const char *key, const char *v
             continue;
         const char *start = p + key_length + 1;
         const char *end = start;
-        while (*end && *end != '\n' && *end != '\r')
+        while (isxdigit((unsigned char)*end)) /* only the number: the rest of the line stays */
             end++;
         return memory_printf("%.*s%s%s", (int)(start - text), text, value, end);
     }
