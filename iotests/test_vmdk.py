@@ -199,7 +199,8 @@ def test_descriptor_files(qimg):
     cases = [("monolithicFlat", 'RW 2048 FLAT "ext.raw" 0', None),
              ("streamOptimized", 'RW 2048 FLAT "ext.raw" 0', "Unsupported image type 'streamOptimized'"),
              ("vmfs", 'RW 2048 VMFS "ext.raw"', None),
-             ("monolithicFlat", 'RW 2048 FLAT "ext.raw"', "Invalid extent line: "),
+             ("monolithicFlat", 'RW 2048 FLAT "ext.raw"', 'Invalid extent line: RW 2048 FLAT "ext.raw"'),
+             ("monolithicFlat", '  RW 2048 FLAT "ext.raw" 0', None),
              ("monolithicFlat", 'RW 2048 SPARSE "ext.raw"', "Image not in VMDK format"),
              ("monolithicFlat", 'RW 2048 FLAT "nope.raw" 0', "Could not open 'nope.raw': No such file or directory")]
     for create_type, line, message in cases:

@@ -122,10 +122,10 @@ static void test_descriptor_extent_errors(void **state)
 {
     (void)state;
     char *m = parse_message("createType=\"vmfs\"\nRW 2048 BOGUS \"x\" 0\n");
-    assert_string_equal(m, "Invalid extent line: ");
+    assert_string_equal(m, "Invalid extent line: RW 2048 BOGUS \"x\" 0");
     free(m);
-    m = parse_message("createType=\"vmfs\"\nRW 2048 FLAT \"x\"\n");
-    assert_string_equal(m, "Invalid extent line: ");
+    m = parse_message("createType=\"vmfs\"\nRW 2048 FLAT \"x\"\r\n");
+    assert_string_equal(m, "Invalid extent line: RW 2048 FLAT \"x\"");
     free(m);
     m = parse_message("createType=\"vmfs\"\nRW x FLAT \"x\" 0\nRW 2048 FLAT x 0\n");
     assert_string_equal(m, "");
@@ -153,11 +153,29 @@ static void test_descriptor_format(void **state)
     free(text);
 }
 
+static void test_descriptor_quoted_values(void **state)
+{
+    (void)state;
+    vmdk_descriptor d;
+    const char *text = "CID=5\nparentCID=7\ncreateType = \"vmfs\"\nparentFileNameHint=\"\"\n";
+    assert_int_equal(vmdk_descriptor_parse(text, strlen(text), false, &d, NULL), 0);
+    assert_string_equal(d.create_type, " "); /* qemu skips two characters after the key */
+    assert_null(d.parent_hint);
+    assert_false(d.parent_hint_invalid);
+    vmdk_descriptor_free(&d);
+    text = "parentCID=7\nparentFileNameHint=base\n";
+    assert_int_equal(vmdk_descriptor_parse(text, strlen(text), false, &d, NULL), 0);
+    assert_int_equal(d.cid, 7); /* the first "CID=" is parentCID's */
+    assert_true(d.parent_hint_invalid);
+    assert_null(d.create_type);
+    vmdk_descriptor_free(&d);
+}
+
 static void test_descriptor_set_value(void **state)
 {
     (void)state;
-    char *text = vmdk_descriptor_set_value("version=1\nCID=12\nparentCID=ffffffff\n", "CID", "abcdef01");
-    assert_string_equal(text, "version=1\nCID=abcdef01\nparentCID=ffffffff\n");
+    char *text = vmdk_descriptor_set_value("version=1\nCID=12 \nparentCID=ffffffff\n", "CID", "abcdef01");
+    assert_string_equal(text, "version=1\nCID=abcdef01 \nparentCID=ffffffff\n");
     free(text);
     assert_null(vmdk_descriptor_set_value("version=1\n", "CID", "1"));
 }
@@ -172,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_descriptor_parse),
         cmocka_unit_test(test_descriptor_extent_errors),
         cmocka_unit_test(test_descriptor_format),
+        cmocka_unit_test(test_descriptor_quoted_values),
         cmocka_unit_test(test_descriptor_set_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

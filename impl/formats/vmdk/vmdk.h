@@ -97,6 +97,7 @@ typedef struct vmdk_descriptor {
     uint32_t parent_cid;
     char *create_type;          /* NULL: none */
     char *parent_hint;          /* parentFileNameHint; NULL: none */
+    bool parent_hint_invalid;   /* parentFileNameHint= without a quoted name */
     vmdk_extent_line *extents;
     size_t extent_count;
 } vmdk_descriptor;

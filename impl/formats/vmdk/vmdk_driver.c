@@ -234,11 +234,15 @@ static void vmdk_extent_place(vmdk_state *s)
 
 static void vmdk_close(block_node *node);
 
-/* Takes the descriptor's fields the image shows (CID, parent CID, create type, backing hint). */
-static void vmdk_descriptor_adopt(block_node *node, vmdk_state *s, vmdk_descriptor *desc)
+/* Takes the descriptor's fields the image shows (CID, parent CID, create type, backing hint); both
+ * CIDs must be there (qemu: EINVAL, "Could not open 'F': Invalid argument"). */
+static int vmdk_descriptor_adopt(block_node *node, vmdk_state *s, vmdk_descriptor *desc, error **errp)
 {
-    s->cid = desc->has_cid ? desc->cid : 0;
-    s->parent_cid = desc->has_parent_cid ? desc->parent_cid : 0;
+    if (!desc->has_cid || !desc->has_parent_cid || desc->parent_hint_invalid)
+        return error_set_errnum(errp, EINVAL, "Could not open '%s': Invalid argument", node->file->filename);
+    s->cid = desc->cid;
+    s->parent_cid = desc->parent_cid;
+    free(s->create_type);
     s->create_type = desc->create_type;
     desc->create_type = NULL;
     if (desc->parent_hint) {
@@ -246,6 +250,7 @@ static void vmdk_descriptor_adopt(block_node *node, vmdk_state *s, vmdk_descript
         node->backing_format = memory_strdup("vmdk");
         desc->parent_hint = NULL;
     }
+    return 0;
 }
 
 static int vmdk_open_descriptor_text(block_node *node, vmdk_state *s, char *text, int flags, error **errp);
@@ -293,17 +298,30 @@ static int vmdk_open_monolithic(block_node *node, vmdk_state *s, int flags, erro
         return -1;
     vmdk_extent_place(s);
     s->single_monolithic = true;
-    if (e->is_cowd || h.desc_offset == 0 || h.desc_size == 0)
+    if (e->is_cowd) {
+        s->create_type = memory_strdup("monolithicSparse");
         return 0;
+    }
+    /* qemu reads the descriptor of a monolithic image from sector 1, 20 sectors, whatever the
+     * header's desc_offset and desc_size say (oracle-measured). */
+    vmdk_sparse_header place = h;
+    place.desc_offset = 1;
+    place.desc_size = VMDK_DESCRIPTOR_SECTORS;
     uint64_t bytes;
-    char *text = vmdk_embedded_descriptor_read(node, &h, &bytes, errp);
+    char *text = vmdk_embedded_descriptor_read(node, &place, &bytes, errp);
     if (text == NULL)
         return -1;
+    h.desc_offset = 1;
     vmdk_descriptor desc;
     vmdk_descriptor_parse(text, strlen(text), false, &desc, NULL);
-    vmdk_descriptor_adopt(node, s, &desc);
-    vmdk_descriptor_free(&desc);
     s->descriptor = text;
+    int ret = vmdk_descriptor_adopt(node, s, &desc, errp);
+    /* a monolithic image's create type follows its header, whatever the descriptor says */
+    free(s->create_type);
+    s->create_type = memory_strdup(e->compressed ? "streamOptimized" : "monolithicSparse");
+    vmdk_descriptor_free(&desc);
+    if (ret < 0)
+        return -1;
     s->desc_offset = h.desc_offset * 512;
     s->desc_size = bytes;
     return 0;
@@ -374,7 +392,7 @@ static int vmdk_open_descriptor_text(block_node *node, vmdk_state *s, char *text
     for (size_t i = 0; ret == 0 && i < desc.extent_count; i++)
         ret = vmdk_open_extent_line(node, s, &desc.extents[i], flags, errp);
     if (ret == 0)
-        vmdk_descriptor_adopt(node, s, &desc);
+        ret = vmdk_descriptor_adopt(node, s, &desc, errp);
     vmdk_descriptor_free(&desc);
     return ret;
 }

@@ -92,41 +92,23 @@ static char *vmdk_line_copy(const char *p, const char *end)
     return memory_strndup(p, (size_t)(q - p));
 }
 
-/* The value of a top-level "key=value" line of text: value up to the end of line (quotes kept),
- * or NULL when no line starts with key followed by '=' (spaces allowed around '='). */
-static char *vmdk_descriptor_value(const char *text, const char *key)
+/* qemu's reading of a quoted descriptor value: key found anywhere in text, the value starting
+ * two characters after it (past `="`) and ending at the next double quote. Returns 1 with *value
+ * (caller frees), 0 when key is absent, -1 when no closing quote follows. */
+static int vmdk_description_get(const char *text, const char *key, char **value)
 {
-    size_t key_length = strlen(key);
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (strncmp(p, key, key_length) != 0)
-            continue;
-        const char *q = p + key_length;
-        while (*q == ' ' || *q == '\t')
-            q++;
-        if (*q != '=')
-            continue;
-        q++;
-        while (*q == ' ' || *q == '\t')
-            q++;
-        return vmdk_line_copy(q, q + strlen(q));
-    }
-    return NULL;
-}
-
-/* The text between the first pair of double quotes of value (or value itself trimmed). */
-static char *vmdk_unquote(const char *value)
-{
-    const char *open = strchr(value, '"');
-    if (open == NULL) {
-        size_t n = strlen(value);
-        while (n > 0 && isspace((unsigned char)value[n - 1]))
-            n--;
-        return memory_strndup(value, n);
-    }
-    const char *close = strchr(open + 1, '"');
-    if (close == NULL)
-        return NULL;
-    return memory_strndup(open + 1, (size_t)(close - open - 1));
+    const char *at = strstr(text, key);
+    *value = NULL;
+    if (at == NULL)
+        return 0;
+    const char *start = at + strlen(key);
+    for (int i = 0; i < 2 && *start; i++)
+        start++;
+    const char *end = strchr(start, '"');
+    if (end == NULL)
+        return -1;
+    *value = memory_strndup(start, (size_t)(end - start));
+    return 1;
 }
 
 /* Parses a hexadecimal CID value; false when it holds no hex digit. */
@@ -168,7 +150,7 @@ static int vmdk_extent_line_parse(const char *line, vmdk_extent_line *e, bool *s
         return 0;
     int kind = vmdk_extent_kind_parse(type);
     if (kind < 0 || (kind == VMDK_EXTENT_FLAT && matched != 5) || offset < 0)
-        return error_set(errp, "Invalid extent line: ");
+        return error_set(errp, "Invalid extent line: %s", line);
     if (sectors <= 0 || kind == VMDK_EXTENT_ZERO)
         return 0;
     *skip = false;
@@ -181,18 +163,10 @@ static int vmdk_extent_line_parse(const char *line, vmdk_extent_line *e, bool *s
     return 0;
 }
 
-/* Whether line begins with an extent access word. */
-static bool vmdk_line_is_extent(const char *line)
-{
-    return strncmp(line, "RW", 2) == 0 || strncmp(line, "RDONLY", 6) == 0 || strncmp(line, "NOACCESS", 8) == 0;
-}
-
-/* Collects every extent line of text into desc. */
+/* Collects the extents of text into desc: every line is tried (qemu reads them all). */
 static int vmdk_descriptor_extents_parse(const char *text, vmdk_descriptor *desc, error **errp)
 {
     for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (!vmdk_line_is_extent(p))
-            continue;
         if (desc->extent_count >= VMDK_MAX_EXTENTS)
             return error_set(errp, "Too many extents");
         char *line = vmdk_line_copy(p, p + strlen(p));
@@ -214,22 +188,22 @@ int vmdk_descriptor_parse(const char *text_in, size_t length, bool want_extents,
 {
     memset(desc, 0, sizeof(*desc));
     char *text = memory_strndup(text_in, length);
-    char *value = vmdk_descriptor_value(text, "CID");
-    if (value)
-        desc->has_cid = vmdk_cid_parse(value, &desc->cid);
-    free(value);
-    value = vmdk_descriptor_value(text, "parentCID");
-    if (value)
-        desc->has_parent_cid = vmdk_cid_parse(value, &desc->parent_cid);
-    free(value);
-    value = vmdk_descriptor_value(text, "createType");
-    if (value)
-        desc->create_type = vmdk_unquote(value);
-    free(value);
-    value = vmdk_descriptor_value(text, "parentFileNameHint");
-    if (value)
-        desc->parent_hint = vmdk_unquote(value);
-    free(value);
+    /* qemu finds "CID=" and "parentCID=" anywhere in the text (the first "CID=" may be the one
+     * inside "parentCID=") and reads a hexadecimal number right after them. */
+    const char *at = strstr(text, "CID=");
+    desc->has_cid = at && vmdk_cid_parse(at + 4, &desc->cid);
+    at = strstr(text, "parentCID=");
+    desc->has_parent_cid = at && vmdk_cid_parse(at + 10, &desc->parent_cid);
+    char *value = NULL;
+    if (vmdk_description_get(text, "createType", &value) > 0)
+        desc->create_type = value;
+    int hint = vmdk_description_get(text, "parentFileNameHint", &value);
+    if (hint < 0)
+        desc->parent_hint_invalid = true;
+    else if (hint > 0 && value[0] == '\0')
+        free(value);
+    else if (hint > 0)
+        desc->parent_hint = value;
     int ret = want_extents ? vmdk_descriptor_extents_parse(text, desc, errp) : 0;
     free(text);
     if (ret < 0)
