@@ -292,3 +292,26 @@ def test_write_renews_cid_and_reads_backing(qimg):
     qimg.ok("convert", "-O", "raw", "top.vmdk", "out.raw")
     out = qimg.read("out.raw")
     assert out[:12288] == b"\x55" * 12288 and out[12288:16384] == b"\x66" * 4096 and out[16384:65536] == b"\x55" * 49152
+
+
+def test_cowd_extent_read_and_written(qimg):
+    # A VMDK3 (COWD) image made by hand: 1 MiB, 8 KiB grains, directory at sector 21, one table at
+    # 22, guest grain 1 at sector 60; the CID text qemu needs at sector 1.
+    d = bytearray(100 * 512)
+    struct.pack_into("<4sIIIIII", d, 0, b"COWD", 1, 3, 2048, 16, 21, 1)
+    d[512:512 + 29] = b"CID=1234\nparentCID=ffffffff\n"
+    struct.pack_into("<I", d, 21 * 512, 22)
+    struct.pack_into("<I", d, 22 * 512 + 4, 60)
+    d[60 * 512:76 * 512] = b"\x5a" * (16 * 512)
+    qimg.write("c.vmdk", 0, bytes(d))
+    info = json.loads(qimg.ok("info", "--output=json", "c.vmdk").stdout)
+    assert info["cluster-size"] == 8192 and info["format-specific"]["data"]["create-type"] == ""
+    assert info["format-specific"]["data"]["cid"] == 0x1234
+    assert qimg.ok("map", "--output=json", "c.vmdk").stdout.splitlines()[1] == (
+        '{ "start": 8192, "length": 8192, "depth": 0, "present": true, "zero": false, "data": true, '
+        '"compressed": false, "offset": 30720},')
+    # a new grain goes at the end of the file rounded up to a grain (sector 112)
+    qimg.ok("bench", "-w", "-c", "1", "-s", "4096", "-o", "0", "--pattern", "0x33", "-f", "vmdk", "c.vmdk")
+    m = qimg.ok("map", "--output=json", "c.vmdk").stdout.splitlines()
+    assert m[0] == ('[{ "start": 0, "length": 8192, "depth": 0, "present": true, "zero": false, "data": true, '
+                    '"compressed": false, "offset": 57344},')

@@ -13,7 +13,7 @@
 
 #define VMDK_SECTOR_SIZE 512u
 #define VMDK4_MAGIC 0x564d444bu              /* "KDMV" little endian */
-#define VMDK3_MAGIC 0x434f5744u              /* "COWD" little endian */
+#define VMDK3_MAGIC 0x44574f43u              /* "COWD" read little endian */
 #define VMDK4_HEADER_BYTES 512u
 #define VMDK4_FLAG_NEWLINE_TEST (1u << 0)
 #define VMDK4_FLAG_REDUNDANT_GT (1u << 1)

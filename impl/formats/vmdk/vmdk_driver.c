@@ -122,6 +122,15 @@ static int vmdk_extent_geometry_set(vmdk_extent *e, uint64_t capacity, uint64_t 
     return 0;
 }
 
+/* sector rounded up to a whole grain of grain_sectors: where new grains go, the end of the file so
+ * rounded (oracle-measured). */
+static uint64_t vmdk_grain_round(uint64_t sector, uint64_t grain_sectors)
+{
+    if (grain_sectors == 0 || sector % grain_sectors == 0)
+        return sector;
+    return sector + (grain_sectors - sector % grain_sectors);
+}
+
 /* Reads the footer of a stream image whose grain directory is at the end: marker, header copy,
  * end-of-stream marker in the last three sectors. */
 static int vmdk_footer_read(block_node *file, vmdk_sparse_header *h, error **errp)
@@ -164,10 +173,7 @@ static int vmdk_extent_open_vmdk4(vmdk_extent *e, block_node *file, vmdk_sparse_
     e->l1_offset = h->gd_offset * 512;
     e->l1_backup_offset = (h->flags & VMDK4_FLAG_REDUNDANT_GT) ? h->rgd_offset * 512 : 0;
     e->overhead = h->overhead;
-    /* New grains go at the end of the file rounded up to a whole grain (oracle-measured). */
-    e->next_cluster_sector = (length + 511) / 512;
-    if (e->cluster_sectors && e->next_cluster_sector % e->cluster_sectors)
-        e->next_cluster_sector += e->cluster_sectors - e->next_cluster_sector % e->cluster_sectors;
+    e->next_cluster_sector = vmdk_grain_round((length + 511) / 512, e->cluster_sectors);
     if (e->next_cluster_sector < h->overhead)
         e->next_cluster_sector = h->overhead;
     return vmdk_extent_tables_load(e, errp);
@@ -189,7 +195,7 @@ static int vmdk_extent_open_cowd(vmdk_extent *e, block_node *file, const uint8_t
     e->l1_size = h.l1dir_size;
     e->sectors = e->capacity = h.disk_sectors;
     e->l1_offset = (uint64_t)h.l1dir_offset * 512;
-    e->next_cluster_sector = (format_file_length(file) + 511) / 512;
+    e->next_cluster_sector = vmdk_grain_round((format_file_length(file) + 511) / 512, e->cluster_sectors);
     if (e->l1_size > (32u << 20))
         return error_set(errp, "L1 size too big");
     return vmdk_extent_tables_load(e, errp);
@@ -298,10 +304,6 @@ static int vmdk_open_monolithic(block_node *node, vmdk_state *s, int flags, erro
         return -1;
     vmdk_extent_place(s);
     s->single_monolithic = true;
-    if (e->is_cowd) {
-        s->create_type = memory_strdup("monolithicSparse");
-        return 0;
-    }
     /* qemu reads the descriptor of a monolithic image from sector 1, 20 sectors, whatever the
      * header's desc_offset and desc_size say (oracle-measured). */
     vmdk_sparse_header place = h;
@@ -318,7 +320,7 @@ static int vmdk_open_monolithic(block_node *node, vmdk_state *s, int flags, erro
     int ret = vmdk_descriptor_adopt(node, s, &desc, errp);
     /* a monolithic image's create type follows its header, whatever the descriptor says */
     free(s->create_type);
-    s->create_type = memory_strdup(e->compressed ? "streamOptimized" : "monolithicSparse");
+    s->create_type = memory_strdup(e->is_cowd ? "" : e->compressed ? "streamOptimized" : "monolithicSparse");
     vmdk_descriptor_free(&desc);
     if (ret < 0)
         return -1;
