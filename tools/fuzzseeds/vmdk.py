@@ -1,5 +1,5 @@
 """vmdk fuzz seeds: monolithic sparse images (plain, zeroed-grain, compat6), stream-optimized images
-with compressed grains, a zero-extent descriptor, and images with damaged grain directories and
+with compressed grains, a VMDK3 (COWD) image, a zero-extent descriptor, and images with damaged grain directories and
 tables (spec/vmdk.md)."""
 import os
 import struct
@@ -91,6 +91,16 @@ def vmdk_seeds(qemu_img, work, out):
             for offset, fmt, value in patches:
                 patch(path, offset, fmt, value)
             count += save(out, f"vmdk-{name}", path, 200 + i)
+    cowd = os.path.join(work, "cowd.vmdk")
+    data = bytearray(100 * 512)  # a VMDK3 image: 1 MiB, 8 KiB grains, grain 1 allocated
+    struct.pack_into("<4sIIIIII", data, 0, b"COWD", 1, 3, 2048, 16, 21, 1)
+    data[512:512 + 29] = b"CID=1234\nparentCID=ffffffff\n"
+    struct.pack_into("<I", data, 21 * 512, 22)
+    struct.pack_into("<I", data, 22 * 512 + 4, 60)
+    data[60 * 512:76 * 512] = b"\x5a" * (16 * 512)
+    with open(cowd, "wb") as fh:
+        fh.write(bytes(data))
+    count += save(out, "vmdk-cowd", cowd, 301)
     zero = os.path.join(work, "zero.vmdk")
     with open(zero, "w") as fh:
         fh.write('# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType="vmfs"\n'
