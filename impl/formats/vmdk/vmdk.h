@@ -133,7 +133,7 @@ typedef struct vmdk_extent {
     vmdk_extent_type kind;
     bool is_cowd;
     block_node *file;
-    bool file_is_image_file; /* file is node->file (monolithic) */
+    bool file_borrowed;      /* the extent does not close file: it is node->file, or a child of the node */
     char *type_name;         /* the descriptor's type word; NULL for a monolithic sparse image */
     uint64_t sectors;        /* guest sectors this extent holds */
     uint64_t end_sector;     /* guest sector where it ends */

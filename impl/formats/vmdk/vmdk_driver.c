@@ -57,7 +57,7 @@ static void vmdk_extent_free(vmdk_extent *e, bool close_file)
     free(e->l1_backup);
     free(e->cached_l2);
     free(e->type_name);
-    if (close_file && !e->file_is_image_file)
+    if (close_file && !e->file_borrowed)
         block_node_close(e->file);
     memset(e, 0, sizeof(*e));
 }
@@ -299,7 +299,7 @@ static int vmdk_open_monolithic(block_node *node, vmdk_state *s, int flags, erro
     if (h.magic == VMDK4_MAGIC && h.capacity == 0 && h.desc_offset != 0)
         return vmdk_open_embedded_descriptor(node, s, &h, flags, errp);
     vmdk_extent *e = vmdk_extent_add(s);
-    e->file_is_image_file = true;
+    e->file_borrowed = true;
     if (vmdk_extent_open_sparse(e, node->file, &h, errp) < 0)
         return -1;
     vmdk_extent_place(s);
@@ -416,14 +416,15 @@ static int vmdk_open_descriptor(block_node *node, vmdk_state *s, int flags, erro
 /* Lists the extent files (other than the image file) as children, last first, as info shows them. */
 static void vmdk_children_add(block_node *node, vmdk_state *s)
 {
-    static char names[VMDK_MAX_EXTENTS][32]; /* "extents.N" for every index: names outlive nodes */
+    static char names[BLOCK_NODE_CHILDREN_MAX][32]; /* "extents.N" for every index: names outlive nodes */
     for (size_t i = s->extent_count; i-- > 0;) {
         vmdk_extent *e = &s->extents[i];
-        if (e->file == NULL || e->file_is_image_file || node->child_count >= BLOCK_NODE_CHILDREN_MAX)
-            continue;
+        if (e->file == NULL || e->file_borrowed || i >= BLOCK_NODE_CHILDREN_MAX ||
+            node->child_count >= BLOCK_NODE_CHILDREN_MAX)
+            continue; /* past the node's room: the extent keeps its file and closes it itself */
         snprintf(names[i], sizeof(names[i]), "extents.%zu", i);
         block_node_add_child(node, names[i], e->file);
-        e->file_is_image_file = true; /* the node closes it now */
+        e->file_borrowed = true; /* the node closes it now */
     }
 }
 
