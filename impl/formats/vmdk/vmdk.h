@@ -173,7 +173,22 @@ typedef struct vmdk_state {
     bool single_monolithic;    /* the image file is itself the only extent */
 } vmdk_state;
 
-/* Driver parts in other files. */
+/* Driver parts in other files: vmdk_open.c */
+int vmdk_open(block_node *node, option_list *options, int flags, error **errp);
+void vmdk_close(block_node *node);
+
+/* vmdk_io.c: the driver's I/O entry points (see block.h), and the piece of a request that one
+ * extent serves (NULL past the last extent; *rel: the offset inside the extent; sparse pieces stay
+ * inside one grain). */
+int vmdk_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp);
+int vmdk_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp);
+int vmdk_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp);
+int vmdk_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp);
+vmdk_extent *vmdk_request_piece(vmdk_state *s, uint64_t offset, uint64_t length, uint64_t *rel, uint64_t *piece);
+/* Writes the end-of-stream marker after the last grain of a stream image written to. */
+void vmdk_stream_finish(vmdk_state *s);
+
+/* vmdk_create.c, vmdk_check.c */
 extern const option_desc vmdk_create_options[];
 int vmdk_create(const char *filename, const option_list *options, error **errp);
 int vmdk_check(block_node *node, check_result *result, int fix, error **errp);
