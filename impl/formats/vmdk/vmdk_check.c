@@ -20,14 +20,19 @@ typedef struct vmdk_check_ranges {
     vmdk_check_range *items;
     size_t count;
     size_t capacity;
+    uint64_t max_end; /* the furthest byte any range reaches */
 } vmdk_check_ranges;
 
-/* Records [start, start+length) clipped to the file's length (nothing past it can alias). */
+/* Records [start, start+length): whole, even past the end of the file, where new grains will go
+ * (file_length is unused: kept for the callers' symmetry). */
 static void vmdk_check_range_add(vmdk_check_ranges *r, uint64_t start, uint64_t length, uint64_t file_length)
 {
-    if (start >= file_length || length == 0)
+    (void)file_length;
+    if (length == 0)
         return;
-    uint64_t end = length > file_length - start ? file_length : start + length;
+    uint64_t end = start + length < start ? UINT64_MAX : start + length;
+    if (end > r->max_end)
+        r->max_end = end;
     if (r->count == r->capacity) {
         r->capacity = r->capacity ? r->capacity * 2 : 64;
         r->items = memory_realloc(r->items, r->capacity * sizeof(*r->items));
@@ -113,7 +118,9 @@ int vmdk_check(block_node *node, check_result *result, int fix, error **errp)
         if (e->kind == VMDK_EXTENT_SPARSE && e->cluster_sectors) {
             vmdk_check_ranges ranges = {0};
             ret = vmdk_check_extent(e, first_sector, &ranges, errp);
-            if (ret == 0 && vmdk_check_ranges_overlap(&ranges))
+            /* grains allocated later go from next_cluster_sector on: anything reaching there
+             * would share bytes with them */
+            if (ret == 0 && (vmdk_check_ranges_overlap(&ranges) || ranges.max_end > e->next_cluster_sector * 512))
                 result->data_aliases_metadata = true;
             free(ranges.items);
         }
