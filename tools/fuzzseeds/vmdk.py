@@ -56,6 +56,24 @@ def patch(path, offset, fmt, value):
         fh.write(struct.pack("<" + fmt, value))
 
 
+def small_grain_image():
+    """A hand-made monolithic sparse image with 4 KiB grains (1 MiB, grains 0 and 5 allocated) that
+    checks clean in 24 KiB: writes to it are verified by the fuzz model."""
+    data = bytearray(48 * 512)
+    struct.pack_into("<4sIIQQQQIQQQB4sH", data, 0, b"KDMV", 1, 3, 2048, 8, 1, 20, 512, 21, 26, 32, 0,
+                     b"\n \r\n", 0)
+    desc = ('# Disk DescriptorFile\nversion=1\nCID=1234abcd\nparentCID=ffffffff\n'
+            'createType="monolithicSparse"\n\n# Extent description\nRW 2048 SPARSE "small.vmdk"\n')
+    data[512:512 + len(desc)] = desc.encode()
+    for directory, table in ((21, 22), (26, 27)):
+        struct.pack_into("<I", data, directory * 512, table)
+        struct.pack_into("<I", data, table * 512, 32)
+        struct.pack_into("<I", data, table * 512 + 20, 40)
+    data[32 * 512:36 * 512] = b"\x11" * 2048
+    data[40 * 512:48 * 512] = b"\x22" * 4096
+    return bytes(data)
+
+
 @generator("vmdk")
 def vmdk_seeds(qemu_img, work, out):
     count = 0
@@ -91,6 +109,10 @@ def vmdk_seeds(qemu_img, work, out):
             for offset, fmt, value in patches:
                 patch(path, offset, fmt, value)
             count += save(out, f"vmdk-{name}", path, 200 + i)
+    small = os.path.join(work, "small-grain.vmdk")
+    with open(small, "wb") as fh:
+        fh.write(small_grain_image())
+    count += save(out, "vmdk-small-grain", small, 302)
     cowd = os.path.join(work, "cowd.vmdk")
     data = bytearray(100 * 512)  # a VMDK3 image: 1 MiB, 8 KiB grains, grain 1 allocated
     struct.pack_into("<4sIIIIII", data, 0, b"COWD", 1, 3, 2048, 16, 21, 1)
