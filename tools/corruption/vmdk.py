@@ -94,3 +94,15 @@ def vmdk_capacity_zero(img):
 @kind("vmdk-overhead-past-eof", "overhead set past the end of the file")
 def vmdk_overhead_past_eof(img):
     img.set_field("overhead", len(img.data) // SECTOR + 128)
+
+
+@kind("vmdk-descriptor-no-cid", "every \"CID=\" of the embedded descriptor (CID and parentCID) spelt \"CXD=\"")
+def vmdk_descriptor_no_cid(img):
+    area = bytes(img.data[SECTOR:21 * SECTOR])
+    at = area.find(b"CID=")
+    if at < 0:
+        raise CorruptError("needs a descriptor with a CID")
+    while at >= 0:
+        img.write(SECTOR + at, b"CXD=")
+        area = bytes(img.data[SECTOR:21 * SECTOR])
+        at = area.find(b"CID=")
