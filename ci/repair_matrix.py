@@ -97,7 +97,7 @@ def sha256(path):
 
 
 # Byte ranges a format fills at random on creation (UUIDs): masked before a base image is hashed.
-RANDOM_BYTES = {"vdi": [(0x188, 0x1a8)]}
+RANDOM_BYTES = {"vdi": [(0x188, 0x1a8)], "vmdk": [(0x200, 0x2a00)]}  # vmdk: the descriptor (CID)
 
 
 def base_digest(path, fmt):

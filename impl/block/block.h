@@ -249,7 +249,7 @@ struct block_driver {
 };
 
 /* ---- nodes ---- */
-#define BLOCK_NODE_CHILDREN_MAX 4
+#define BLOCK_NODE_CHILDREN_MAX 1024 /* vmdk lists each extent file (2 TiB of 2 GiB extents) */
 
 typedef struct block_child {
     const char *name; /* "file", "data-file", ... */

@@ -125,6 +125,22 @@ json_value *block_node_info_describe_limits(block_node *node, bool limits, error
         json_object_set(o, "limits", block_node_limits_describe(node, alignment, info.subcluster_size, &info));
     }
     json_value *children = json_array_new();
+    /* Extra children (vmdk extents) come before "file", in the order the driver added them. */
+    for (size_t i = 0; i < node->child_count; i++) {
+        if (node->children[i].node == node->file)
+            continue;
+        json_value *child_info = block_node_info_describe_limits(node->children[i].node, limits, errp);
+        if (child_info == NULL) {
+            json_free(children);
+            json_free(o);
+            image_info_free(&info);
+            return NULL;
+        }
+        json_value *child = json_object_new();
+        json_object_set_string(child, "name", node->children[i].name);
+        json_object_set(child, "info", child_info);
+        json_array_append(children, child);
+    }
     if (node->file) {
         json_value *child_info = block_node_info_describe_limits(node->file, limits, errp);
         if (child_info == NULL) {

@@ -1,0 +1,16 @@
+/* fuzz_vmdk.c — the VMDK driver's fuzz target: an input is a VMDK image (monolithic sparse or
+ * stream, or descriptor text) followed by write operations, opened read-only and read-write
+ * (spec/architecture.md §Fuzzing, spec/vmdk.md). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_image_run("vmdk", data, size, FUZZ_READ_ONLY);
+    fuzz_image_run("vmdk", data, size, FUZZ_WRITABLE);
+    return 0;
+}
