@@ -31,10 +31,9 @@ static const format_table_layout cloop_offsets_layout = {8, FORMAT_BIG_ENDIAN, (
 
 int cloop_header_probe(const uint8_t *buf, size_t length)
 {
+    /* qemu probes a zero-padded sector: a file shorter than the magic never matches it */
     size_t n = strlen(CLOOP_MAGIC);
-    if (length < n)
-        n = length;
-    return memcmp(buf, CLOOP_MAGIC, n) == 0 ? 2 : 0;
+    return length >= n && memcmp(buf, CLOOP_MAGIC, n) == 0 ? 2 : 0;
 }
 
 void cloop_header_read_data(const uint8_t *buf, cloop_header *h)

@@ -21,8 +21,7 @@ typedef struct cloop_header {
     uint32_t n_blocks;
 } cloop_header;
 
-/* Probe score of the first length bytes: 2 when they agree with the magic (qemu compares only
- * the bytes it has), else 0. */
+/* Probe score of the first length bytes: 2 when they start with the magic, else 0. */
 int cloop_header_probe(const uint8_t *buf, size_t length);
 
 /* Decodes the 8 header bytes at CLOOP_HEADER_OFFSET. */
