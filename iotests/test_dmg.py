@@ -105,3 +105,12 @@ def test_hole_reads_fail_and_huge_zero_chunks(qimg):
         "qemu-img: error while reading at byte 0: Input/output error\n"
     put(qimg, "z.dmg", dmg.SEEDS["zero-huge"]())
     assert "virtual size: 512 TiB (562949953421312 bytes)" in qimg.ok("info", "z.dmg").stdout
+
+
+def test_raw_chunk_keeps_the_previous_chunks_bytes(qimg):
+    # a raw chunk of 4 sectors storing only 100 bytes: qemu copies those 100 bytes into its chunk
+    # buffer, whose other bytes still hold the zlib chunk decompressed before it
+    data = dmg.image([(dmg.ZLIB, P(2048, 7))], extra_chunks=[(dmg.RAW, 4, 4, 0, 100)], sectors=8)
+    put(qimg, "r.dmg", data)
+    qimg.ok("convert", "-O", "raw", "r.dmg", "r.raw")
+    assert qimg.read("r.raw") == P(2048, 7) + data[:100] + P(2048, 7)[100:]
