@@ -1,6 +1,7 @@
 /* vpc_header.c — the pure parts of the VHD driver: footer and dynamic header decoding and
  * encoding, checksums, CHS geometry, the virtual size rule and open-time header checks
  * (spec/vpc.md §Footer, §Dynamic header, §Geometry, §Virtual size, §Open checks). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "vpc.h"
@@ -246,4 +247,70 @@ void vpc_dynamic_header_init_new(vpc_dynamic_header *h, uint64_t total_sectors)
     h->version = VPC_VERSION_1_0;
     h->max_table_entries = (uint32_t)((bytes + VPC_DEFAULT_BLOCK_SIZE - 1) / VPC_DEFAULT_BLOCK_SIZE);
     h->block_size = VPC_DEFAULT_BLOCK_SIZE;
+}
+
+/* One allocated block's bytes in the file: [start, end). */
+typedef struct vpc_extent {
+    uint64_t start;
+    uint64_t end;
+} vpc_extent;
+
+/* qsort order of extents by start. */
+static int vpc_extent_compare(const void *a, const void *b)
+{
+    const vpc_extent *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The big-endian 32-bit value at offset of image (bytes past size read as zero). */
+static uint32_t vpc_image_load_be32(const uint8_t *image, size_t size, uint64_t offset)
+{
+    uint8_t bytes[4] = {0, 0, 0, 0};
+    for (unsigned i = 0; i < 4; i++)
+        if (offset + i < size)
+            bytes[i] = image[offset + i];
+    return endian_load_be32(bytes);
+}
+
+/* Whether the sorted extents (the block table last among them) share no byte. */
+static bool vpc_extents_disjoint(vpc_extent *extents, size_t count)
+{
+    qsort(extents, count, sizeof(*extents), vpc_extent_compare);
+    for (size_t i = 1; i < count; i++)
+        if (extents[i].start < extents[i - 1].end)
+            return false;
+    return true;
+}
+
+bool vpc_layout_blocks_disjoint(const uint8_t *image, size_t size)
+{
+    vpc_footer footer;
+    vpc_dynamic_header header;
+    vpc_footer_read_data(image, size, &footer);
+    if (!vpc_footer_has_cookie(&footer) || footer.disk_type == VPC_DISK_FIXED)
+        return true;
+    if (footer.data_offset >= size)
+        return false;
+    vpc_dynamic_header_read_data(image + footer.data_offset, size - footer.data_offset, &header);
+    uint64_t entries = header.max_table_entries;
+    if (entries > size / 4 || header.block_size < VPC_SECTOR_SIZE)
+        return false;
+    vpc_extent *extents = malloc((entries + 1) * sizeof(*extents));
+    if (extents == NULL)
+        return false;
+    size_t count = 0;
+    uint64_t block_bytes = vpc_bitmap_bytes(header.block_size) + header.block_size;
+    for (uint64_t i = 0; i < entries; i++) {
+        uint32_t entry = vpc_image_load_be32(image, size, header.table_offset + 4 * i);
+        if (entry != VPC_BAT_UNALLOCATED) {
+            extents[count].start = (uint64_t)entry * VPC_SECTOR_SIZE;
+            extents[count].end = extents[count].start + block_bytes;
+            count++;
+        }
+    }
+    extents[count].start = header.table_offset;
+    extents[count].end = header.table_offset + 4 * entries;
+    bool disjoint = vpc_extents_disjoint(extents, count + 1);
+    free(extents);
+    return disjoint;
 }
