@@ -50,10 +50,11 @@ def small_block_image(size_bytes, blocks, creator=b"qemu", block_size=4096):
     table = bytearray(b"\xff" * table_bytes)
     data = bytearray()
     free = 1536 + table_bytes
+    bitmap = (block_size // 4096 + 511) // 512 * 512  # qemu's: none below 4 KiB blocks
     for index, value in blocks:
         struct.pack_into(">I", table, index * 4, free // 512)
-        data += b"\xff" * 512 + bytes([value]) * block_size
-        free += 512 + block_size
+        data += b"\xff" * bitmap + bytes([value]) * block_size
+        free += bitmap + block_size
     return bytes(footer + header + table + data + footer)
 
 

@@ -119,9 +119,11 @@ void vpc_footer_init_new(vpc_footer *footer, uint32_t disk_type, bool force_size
 void vpc_dynamic_header_init_new(vpc_dynamic_header *header, uint64_t total_sectors);
 
 /* Whether writes to the image (size bytes, whole) keep every block's content apart: its allocated
- * blocks (bitmap and data) overlap neither each other nor the block table. qemu checks neither;
- * where they overlap, a write to one block changes what another reads (the fuzz model then does not
- * hold). Fixed images and files that are no dynamic image count as disjoint. */
+ * blocks (bitmap and data) overlap neither each other nor the block table, bitmaps are at least a
+ * sector (so a new block's bitmap covers the footer it replaces) and nothing but zeroes follows the
+ * footer (a new block is not cleared: its unwritten bytes show what the file held there). qemu
+ * checks none of it; where it fails, writes change what other bytes read (the fuzz model then does
+ * not hold). Fixed images and files that are no dynamic image count as disjoint. */
 bool vpc_layout_blocks_disjoint(const uint8_t *image, size_t size);
 
 /* Creation (vpc_create.c): qemu's vpc_create_opts and the create entry point. */

@@ -261,7 +261,7 @@ static int vpc_write(block_node *node, uint64_t offset, size_t length, const uin
     return 0;
 }
 
-/* Status: a fixed disk is the file itself; in a dynamic one an allocated block is data at its
+/* Status: a fixed disk is data at the same place in the file; in a dynamic one an allocated block is data at its
  * place (one block at a time), a run of unallocated blocks reads as zeroes. */
 static int vpc_block_status(block_node *node, uint64_t offset, uint64_t length, block_status_result *out,
                             error **errp)
@@ -269,8 +269,10 @@ static int vpc_block_status(block_node *node, uint64_t offset, uint64_t length, 
     vpc_state *s = node->state;
     (void)errp;
     if (s->is_fixed) {
+        /* Data at the same offset of the file; the file's holes read as zeroes (oracle-measured:
+         * data stays true over them). */
         out->length = length;
-        out->flags = BLOCK_STATUS_RAW | BLOCK_STATUS_OFFSET_VALID;
+        out->flags = BLOCK_STATUS_DATA | BLOCK_STATUS_OFFSET_VALID | BLOCK_STATUS_RECURSE;
         out->map_offset = offset;
         out->map_node = node->file;
         return 0;
@@ -293,7 +295,8 @@ static int vpc_block_status(block_node *node, uint64_t offset, uint64_t length, 
     return 0;
 }
 
-/* Info: dynamic disks show their block size as cluster size; nothing format-specific. */
+/* Info: dynamic disks show their block size as cluster size; nothing format-specific, no I/O
+ * alignment of the format's own. */
 static int vpc_info_fill(block_node *node, image_info *info, error **errp)
 {
     vpc_state *s = node->state;
@@ -301,6 +304,7 @@ static int vpc_info_fill(block_node *node, image_info *info, error **errp)
     info->has_cluster_size = !s->is_fixed;
     info->cluster_size = s->is_fixed ? 0 : s->dynamic.block_size;
     info->dirty_flag = false;
+    info->has_no_alignment_limits = true;
     return 0;
 }
 

@@ -200,8 +200,8 @@ void vpc_create_size_compute(uint64_t size, bool force_size, vpc_geometry *geome
 
 uint64_t vpc_bitmap_bytes(uint32_t block_size)
 {
-    uint64_t bits = block_size / VPC_SECTOR_SIZE;
-    uint64_t bytes = (bits + 7) / 8;
+    /* One bit per sector, whole bytes only (blocks below 4 KiB have none), whole sectors. */
+    uint64_t bytes = block_size / VPC_SECTOR_SIZE / 8;
     return (bytes + VPC_SECTOR_SIZE - 1) / VPC_SECTOR_SIZE * VPC_SECTOR_SIZE;
 }
 
@@ -282,6 +282,15 @@ static bool vpc_extents_disjoint(vpc_extent *extents, size_t count)
     return true;
 }
 
+/* Whether every byte of image from offset on is zero (nothing stale for a new block to show). */
+static bool vpc_image_zero_from(const uint8_t *image, size_t size, uint64_t offset)
+{
+    for (uint64_t i = offset; i < size; i++)
+        if (image[i] != 0)
+            return false;
+    return true;
+}
+
 bool vpc_layout_blocks_disjoint(const uint8_t *image, size_t size)
 {
     vpc_footer footer;
@@ -293,24 +302,27 @@ bool vpc_layout_blocks_disjoint(const uint8_t *image, size_t size)
         return false;
     vpc_dynamic_header_read_data(image + footer.data_offset, size - footer.data_offset, &header);
     uint64_t entries = header.max_table_entries;
-    if (entries > size / 4 || header.block_size < VPC_SECTOR_SIZE)
+    uint64_t bitmap_bytes = vpc_bitmap_bytes(header.block_size);
+    if (entries > size / 4 || header.table_offset > size || bitmap_bytes < VPC_SECTOR_SIZE)
         return false;
     vpc_extent *extents = malloc((entries + 1) * sizeof(*extents));
     if (extents == NULL)
         return false;
     size_t count = 0;
-    uint64_t block_bytes = vpc_bitmap_bytes(header.block_size) + header.block_size;
-    for (uint64_t i = 0; i < entries; i++) {
-        uint32_t entry = vpc_image_load_be32(image, size, header.table_offset + 4 * i);
-        if (entry != VPC_BAT_UNALLOCATED) {
-            extents[count].start = (uint64_t)entry * VPC_SECTOR_SIZE;
-            extents[count].end = extents[count].start + block_bytes;
-            count++;
-        }
-    }
     extents[count].start = header.table_offset;
     extents[count].end = header.table_offset + 4 * entries;
-    bool disjoint = vpc_extents_disjoint(extents, count + 1);
+    uint64_t free_offset = (extents[count++].end + VPC_SECTOR_SIZE - 1) / VPC_SECTOR_SIZE * VPC_SECTOR_SIZE;
+    for (uint64_t i = 0; i < entries; i++) {
+        uint32_t entry = vpc_image_load_be32(image, size, header.table_offset + 4 * i);
+        if (entry == VPC_BAT_UNALLOCATED)
+            continue;
+        extents[count].start = (uint64_t)entry * VPC_SECTOR_SIZE;
+        extents[count].end = extents[count].start + bitmap_bytes + header.block_size;
+        if (extents[count].end > free_offset)
+            free_offset = extents[count].end;
+        count++;
+    }
+    bool disjoint = vpc_extents_disjoint(extents, count) && vpc_image_zero_from(image, size, free_offset + VPC_FOOTER_SIZE);
     free(extents);
     return disjoint;
 }
