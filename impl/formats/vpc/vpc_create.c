@@ -1,5 +1,6 @@
 /* vpc_create.c — creation of a VHD image as qemu 10.2 lays it out: dynamic (footer copy, dynamic
  * header, block table, footer) or fixed (data area, footer) (spec/vpc.md §Creation). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -97,7 +98,7 @@ int vpc_create(const char *filename, const option_list *options, error **errp)
         return error_set(errp, "Parameter 'subformat' does not accept value '%s'", subformat);
     vpc_create_size_compute(size, force_size, &geometry, &sectors);
     if (sectors > VPC_MAX_SECTORS)
-        return error_set(errp, "The image size is too large for file format 'vpc'");
+        return error_set_errnum(errp, EFBIG, "Disk size is too large, max size is 2040 GiB");
     vpc_create_footer_encode(fixed ? VPC_DISK_FIXED : VPC_DISK_DYNAMIC, force_size, geometry, sectors, footer);
     block_node *file = block_protocol_open(filename, BLOCK_OPEN_READ_WRITE, errp);
     if (file == NULL)
