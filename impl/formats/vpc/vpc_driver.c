@@ -22,6 +22,7 @@ typedef struct vpc_state {
     uint8_t *bat;                  /* max_table_entries big-endian entries, as on disk */
     uint64_t bitmap_bytes;         /* the sector bitmap in front of each block */
     uint64_t free_offset;          /* where the next block goes (the footer moves behind it) */
+    uint64_t last_bitmap_offset;   /* the bitmap the last write set to all ones (UINT64_MAX: none) */
 } vpc_state;
 
 /* The block table: 4-byte big-endian entries; bytes past the end of the file read as zero. */
@@ -167,6 +168,7 @@ static int vpc_open(block_node *node, option_list *options, int flags, error **e
     if (at_start && vpc_dynamic_open(node, s, total_sectors, errp) < 0)
         goto fail;
     s->is_fixed = s->footer.disk_type == VPC_DISK_FIXED;
+    s->last_bitmap_offset = UINT64_MAX;
     node->size = total_sectors * VPC_SECTOR_SIZE;
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
     return 0;
@@ -209,6 +211,21 @@ static int vpc_read(block_node *node, uint64_t offset, size_t length, uint8_t *b
     return 0;
 }
 
+/* Sets the sector bitmap at offset to all ones, as qemu does before writing into a block (unless
+ * the previous write already did it for that bitmap). */
+static int vpc_bitmap_fill(block_node *node, uint64_t offset, error **errp)
+{
+    vpc_state *s = node->state;
+    if (offset == s->last_bitmap_offset || s->bitmap_bytes == 0)
+        return 0;
+    s->last_bitmap_offset = offset;
+    uint8_t *bitmap = memory_alloc_zero(s->bitmap_bytes);
+    memset(bitmap, 0xff, s->bitmap_bytes);
+    int ret = format_file_write(node->file, offset, s->bitmap_bytes, bitmap, errp);
+    free(bitmap);
+    return ret;
+}
+
 /* Gives guest block index a new block where the footer was: a sector bitmap of all ones, the
  * piece of data, the footer moved behind the block, then the table entry (spec/vpc.md §Allocation). */
 static int vpc_block_allocate(block_node *node, uint64_t index, uint64_t offset, size_t length, const uint8_t *data,
@@ -219,11 +236,9 @@ static int vpc_block_allocate(block_node *node, uint64_t index, uint64_t offset,
     uint64_t footer_at = block + s->bitmap_bytes + s->dynamic.block_size;
     if (block / VPC_SECTOR_SIZE >= VPC_BAT_UNALLOCATED)
         return error_set_errno(errp, EFBIG, "Could not allocate a VHD block");
-    uint8_t *bitmap = memory_alloc_zero(s->bitmap_bytes);
-    memset(bitmap, 0xff, s->bitmap_bytes);
-    int ret = format_file_write(node->file, block, s->bitmap_bytes, bitmap, errp);
-    free(bitmap);
-    if (ret < 0 || format_file_write(node->file, footer_at, VPC_FOOTER_SIZE, s->footer.raw, errp) < 0)
+    s->last_bitmap_offset = UINT64_MAX;
+    if (vpc_bitmap_fill(node, block, errp) < 0 ||
+        format_file_write(node->file, footer_at, VPC_FOOTER_SIZE, s->footer.raw, errp) < 0)
         return -1;
     uint8_t entry[4];
     endian_store_be32(entry, (uint32_t)(block / VPC_SECTOR_SIZE));
@@ -236,7 +251,7 @@ static int vpc_block_allocate(block_node *node, uint64_t index, uint64_t offset,
 }
 
 /* Writes guest data: a fixed disk straight to the file, a dynamic one in place into allocated
- * blocks, allocating the others. */
+ * blocks (their sector bitmap first set to all ones, as qemu does), allocating the others. */
 static int vpc_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
 {
     vpc_state *s = node->state;
@@ -250,6 +265,8 @@ static int vpc_write(block_node *node, uint64_t offset, size_t length, const uin
         int ret;
         if (entry == VPC_BAT_UNALLOCATED)
             ret = vpc_block_allocate(node, index, offset, n, buf, errp);
+        else if (vpc_bitmap_fill(node, (uint64_t)entry * VPC_SECTOR_SIZE, errp) < 0)
+            ret = -1;
         else
             ret = format_file_write(node->file, vpc_block_file_offset(s, entry, offset), n, buf, errp);
         if (ret < 0)
