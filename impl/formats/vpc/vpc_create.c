@@ -81,6 +81,8 @@ static int vpc_create_fixed(block_node *file, const uint8_t *footer, uint64_t se
     return format_file_write(file, data_bytes, VPC_FOOTER_SIZE, footer, errp);
 }
 
+/* Creates filename as a VHD image in qemu's order: options read, the file made empty, subformat and
+ * size checked, then the layout written (spec/vpc.md §Creation). */
 int vpc_create(const char *filename, const option_list *options, error **errp)
 {
     uint64_t size = 0, sectors = 0;

@@ -28,8 +28,6 @@ typedef struct vpc_state {
 /* The block table: 4-byte big-endian entries; bytes past the end of the file read as zero. */
 static const format_table_layout vpc_bat_layout = {4, FORMAT_BIG_ENDIAN, VPC_MAX_TABLE_ENTRIES, true};
 
-const block_driver block_driver_vpc;
-
 /* Score 100 when the file starts with the footer copy "conectix" (fixed images, which have none,
  * probe as raw, as in qemu). */
 static int vpc_probe(const uint8_t *buf, size_t buf_size, const char *filename)
