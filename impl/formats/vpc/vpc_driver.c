@@ -317,7 +317,8 @@ static int vpc_info_fill(block_node *node, image_info *info, error **errp)
     vpc_state *s = node->state;
     (void)errp;
     info->has_cluster_size = !s->is_fixed;
-    info->cluster_size = s->is_fixed ? 0 : s->dynamic.block_size;
+    /* qemu keeps the block size in a C int: a 2 GiB block shows as -2147483648 (oracle-measured). */
+    info->cluster_size = s->is_fixed ? 0 : (uint64_t)(int64_t)(int32_t)s->dynamic.block_size;
     info->dirty_flag = false;
     info->has_no_alignment_limits = true;
     return 0;
