@@ -137,6 +137,11 @@ static void test_total_sectors_by_creator(void **state)
     assert_int_equal(vpc_footer_total_sectors(&f), 1);
     f.sectors_per_track = 254;
     assert_int_equal(vpc_footer_total_sectors(&f), 65535ull * 16 * 254);
+    f.heads = 255; /* 65535/255/16: the largest product, so the current size */
+    f.sectors_per_track = 16;
+    assert_int_equal(vpc_footer_total_sectors(&f), 1);
+    f.sectors_per_track = 255; /* a larger product is CHS again */
+    assert_int_equal(vpc_footer_total_sectors(&f), 65535ull * 255 * 255);
 }
 
 /* The message validate gives ("" when it accepts). */

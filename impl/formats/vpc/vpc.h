@@ -96,7 +96,8 @@ vpc_geometry vpc_geometry_for_sectors(uint64_t total_sectors);
 bool vpc_geometry_is_max(vpc_geometry g);
 
 /* The virtual size in sectors qemu reads from a footer: the geometry's product for images made by
- * Virtual PC ("vpc ") or an old qemu ("qemu") unless the geometry is the largest one; the current
+ * Virtual PC ("vpc ") or an old qemu ("qemu") unless that product is the largest one's
+ * (65535 x 16 x 255, whatever the fields' order); the current
  * size (whole sectors) for every other creator (Hyper-V, Disk2VHD, qemu with force_size...). */
 uint64_t vpc_footer_total_sectors(const vpc_footer *footer);
 

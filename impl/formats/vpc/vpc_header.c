@@ -176,7 +176,8 @@ uint64_t vpc_footer_total_sectors(const vpc_footer *footer)
 {
     vpc_geometry g = {footer->cylinders, footer->heads, footer->sectors_per_track};
     bool chs_creator = memcmp(footer->creator_app, "vpc ", 4) == 0 || memcmp(footer->creator_app, "qemu", 4) == 0;
-    if (chs_creator && !vpc_geometry_is_max(g))
+    /* The product decides, not the fields: 65535/255/16 also means "use the current size". */
+    if (chs_creator && vpc_geometry_sectors(g) != VPC_CHS_MAX_SECTORS)
         return vpc_geometry_sectors(g);
     return footer->current_size / VPC_SECTOR_SIZE;
 }
