@@ -97,7 +97,11 @@ def sha256(path):
 
 
 # Byte ranges a format fills at random on creation (UUIDs): masked before a base image is hashed.
-RANDOM_BYTES = {"vdi": [(0x188, 0x1a8)], "vmdk": [(0x200, 0x2a00)]}  # vmdk: the descriptor (CID)
+RANDOM_BYTES = {"vdi": [(0x188, 0x1a8)],
+                "vmdk": [(0x200, 0x2a00)],  # vmdk: the descriptor (CID)
+                # vpc: timestamp, checksum and UUID of the footer copy and of the footer (the base is
+                # 4197888 bytes: blocks 0 and 2 allocated)
+                "vpc": [(24, 28), (64, 84), (4197376 + 24, 4197376 + 28), (4197376 + 64, 4197376 + 84)]}
 
 
 def base_digest(path, fmt):

@@ -92,8 +92,9 @@ json_value *block_node_info_describe_limits(block_node *node, bool limits, error
     if (node->driver->is_protocol)
         length = (length + 511) & ~(uint64_t)511;
     json_object_set_uint(o, "virtual-size", length);
+    /* An int in qemu (ImageInfo's cluster-size): a driver may hand a wrapped 32-bit value (vpc). */
     if (info.has_cluster_size && info.cluster_size)
-        json_object_set_uint(o, "cluster-size", info.cluster_size);
+        json_object_set_int(o, "cluster-size", (int64_t)info.cluster_size);
     if (info.encrypted || node->encrypted)
         json_object_set_bool(o, "encrypted", true);
     if (node->backing_file) {
