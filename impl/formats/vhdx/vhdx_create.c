@@ -85,6 +85,7 @@ static int vhdx_create_params_parse(const option_list *options, vhdx_create_para
         return error_set(errp, "Block size must be a power of two");
     c->params.block_size = (uint32_t)block_size;
     c->params.virtual_size = format_align_up(size, 512);
+    c->params.leave_blocks_allocated = c->fixed;
     c->params.logical_sector_size = 512;
     c->params.physical_sector_size = 512;
     vhdx_guid page83;
