@@ -61,31 +61,51 @@ static int vhdx_headers_load(block_node *node, vhdx_state *s, error **errp)
     else
         s->current = valid[0] ? 0 : 1;
     s->headers[1 - s->current] = s->headers[s->current];
+    /* The log must start on a MiB boundary past the first MiB (oracle-measured). */
+    uint64_t log_offset = s->headers[s->current].log_offset;
+    if (log_offset % VHDX_MIB != 0 || log_offset < VHDX_MIB)
+        return vhdx_open_error(node, errp, EINVAL);
     return 0;
 }
 
-/* Reads the region table: the BAT and metadata regions, each once; unknown required regions are
- * not supported. Returns 0 or a negative errno. */
+
+/* Whether [offset, offset + length) overlaps one of the count regions of list. */
+static bool vhdx_regions_overlap(const vhdx_region *list, uint32_t count, uint64_t offset, uint64_t length)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (format_ranges_overlap(list[i].file_offset, list[i].length, offset, length))
+            return true;
+    return false;
+}
+
+/* Reads the region table: each entry is refused when it overlaps the log or an earlier entry; the
+ * BAT and metadata regions once each; unknown required regions are not supported. Returns 0 or a
+ * negative errno. */
 static int vhdx_regions_load(block_node *node, vhdx_state *s)
 {
     uint8_t *buf = memory_alloc_zero(VHDX_REGION_TABLE_SIZE);
-    vhdx_region *regions = memory_alloc_zero(sizeof(vhdx_region) * VHDX_REGION_ENTRY_MAX);
+    vhdx_region *regions = memory_alloc_zero(sizeof(vhdx_region) * (VHDX_REGION_ENTRY_MAX + 1));
+    const vhdx_header *h = &s->headers[s->current];
     uint32_t count = 0;
     bool have_bat = false, have_metadata = false;
     int ret = -EINVAL;
     if (format_file_read(node->file, VHDX_REGION_TABLE_OFFSET, VHDX_REGION_TABLE_SIZE, buf, NULL) < 0 ||
-        vhdx_region_table_read_data(buf, VHDX_REGION_TABLE_SIZE, regions, &count) < 0)
+        vhdx_region_table_read_data(buf, VHDX_REGION_TABLE_SIZE, regions + 1, &count) < 0)
         goto out;
-    for (uint32_t i = 0; i < count; i++) {
-        bool is_bat = vhdx_guid_equal(&regions[i].guid, &vhdx_guid_bat_region);
-        bool is_metadata = vhdx_guid_equal(&regions[i].guid, &vhdx_guid_metadata_region);
-        if ((is_bat && have_bat) || (is_metadata && have_metadata))
+    regions[0].file_offset = h->log_offset; /* the log is registered first */
+    regions[0].length = h->log_length;
+    for (uint32_t i = 1; i <= count; i++) {
+        const vhdx_region *r = &regions[i];
+        bool is_bat = vhdx_guid_equal(&r->guid, &vhdx_guid_bat_region);
+        bool is_metadata = vhdx_guid_equal(&r->guid, &vhdx_guid_metadata_region);
+        if (vhdx_regions_overlap(regions, i, r->file_offset, r->length) || (is_bat && have_bat) ||
+            (is_metadata && have_metadata))
             goto out;
         if (is_bat)
-            s->bat_region = regions[i];
+            s->bat_region = *r;
         else if (is_metadata)
-            s->metadata_region = regions[i];
-        else if (regions[i].required & 1) {
+            s->metadata_region = *r;
+        else if (r->required & 1) {
             ret = -ENOTSUP;
             goto out;
         }
