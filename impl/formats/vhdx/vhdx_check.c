@@ -65,11 +65,25 @@ int64_t vhdx_bat_validate(block_node *node, vhdx_state *s, bool stop_at_first)
     return found;
 }
 
+/* Whether a region (log, BAT, metadata) reaches past the end of the file: new blocks go at the end
+ * of the file and then share bytes with it, as in qemu, which reports nothing before that happens. */
+static bool vhdx_check_aliases(block_node *node, const vhdx_state *s)
+{
+    uint64_t starts[3], ends[3];
+    uint64_t file_length = format_file_length(node->file);
+    vhdx_check_regions(s, starts, ends);
+    for (int i = 0; i < 3; i++)
+        if (ends[i] > starts[i] && ends[i] > file_length)
+            return true;
+    return false;
+}
+
 int vhdx_check(block_node *node, check_result *result, int fix, error **errp)
 {
     vhdx_state *s = node->state;
     (void)fix;
     (void)errp;
+    result->data_aliases_metadata = vhdx_check_aliases(node, s);
     if (s->log_replayed_on_open) {
         result->corruptions_fixed++;
         s->log_replayed_on_open = false;
