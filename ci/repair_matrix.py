@@ -97,7 +97,11 @@ def sha256(path):
 
 
 # Byte ranges a format fills at random on creation (UUIDs): masked before a base image is hashed.
-RANDOM_BYTES = {"vdi": [(0x188, 0x1a8)]}
+RANDOM_BYTES = {"vdi": [(0x188, 0x1a8)],
+                # vhdx: both headers (checksum, sequence number, write GUIDs), the first log entry's
+                # checksum and log GUID, the page 83 data of the 64 MiB base's metadata
+                "vhdx": [(0x10004, 0x10030), (0x20004, 0x20030), (0x100004, 0x100008), (0x100020, 0x100030),
+                         (0x310010, 0x310020)]}
 
 
 def base_digest(path, fmt):

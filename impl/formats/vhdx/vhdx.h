@@ -158,8 +158,8 @@ typedef struct vhdx_metadata_items {
 } vhdx_metadata_items;
 
 /* Decodes the metadata table (VHDX_METADATA_TABLE_SIZE bytes at buf) of a region of region_length
- * bytes. Returns 0, -EINVAL (bad signature or count, duplicate or misplaced item, one of the five
- * items missing) or -ENOTSUP (an unknown required item), as qemu's open does. */
+ * bytes. Returns 0, -EINVAL (bad signature or count, duplicate or misplaced item) or -ENOTSUP (an
+ * unknown required item, one of the five items missing), as qemu's open does. */
 int vhdx_metadata_table_read_data(const uint8_t *buf, size_t size, uint32_t region_length, vhdx_metadata_items *items);
 /* Decodes item kind from its bytes (length as the table says) into *params. */
 void vhdx_metadata_item_decode(int kind, const uint8_t *bytes, uint32_t length, vhdx_params *params);

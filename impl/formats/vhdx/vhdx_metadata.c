@@ -70,7 +70,7 @@ int vhdx_metadata_table_read_data(const uint8_t *buf, size_t size, uint32_t regi
     }
     for (int k = 0; k < VHDX_ITEM_PARENT_LOCATOR; k++)
         if (!items->present[k])
-            return -EINVAL;
+            return -ENOTSUP; /* oracle-measured: a missing item is "not supported" */
     return 0;
 }
 
