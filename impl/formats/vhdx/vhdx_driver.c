@@ -202,6 +202,7 @@ static int vhdx_open(block_node *node, option_list *options, int flags, error **
         goto fail;
     }
     node->size = s->params.virtual_size;
+    node->request_alignment = s->params.logical_sector_size; /* qemu's I/O unit for vhdx */
     return 0;
 fail:
     vhdx_close(node);
@@ -325,6 +326,7 @@ static int vhdx_info_fill(block_node *node, image_info *info, error **errp)
     info->has_cluster_size = true;
     info->cluster_size = s->params.block_size;
     info->dirty_flag = false;
+    info->has_no_alignment_limits = true;
     return 0;
 }
 
