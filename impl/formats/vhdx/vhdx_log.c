@@ -12,6 +12,7 @@
 
 #define VHDX_LOG_ENTRY_HEADER_BYTES 64u
 #define VHDX_LOG_DESCRIPTOR_BYTES 32u
+#define VHDX_LOG_REPLAY_GROWTH_MAX (16 * VHDX_GIB)
 
 bool vhdx_log_entry_read_data(const uint8_t *buf, size_t size, uint32_t log_length, vhdx_log_entry *e)
 {
@@ -222,8 +223,9 @@ int vhdx_log_replay_if_needed(block_node *node, vhdx_state *s, bool *replayed, e
     if (vhdx_guid_is_zero(&log.guid) || log.length == 0 ||
         !format_file_range_inside(node->file, log.offset, log.length))
         return 0;
-    /* Replayed writes stay within the largest offset an image may have (qemu's request limit). */
-    uint64_t limit = FORMAT_MAX_REQUEST_END;
+    /* Replayed writes stay within 16 GiB past the file's end (a bound of ours: an entry asking for
+     * more is treated as invalid rather than zeroing exabytes). */
+    uint64_t limit = format_file_length(node->file) + VHDX_LOG_REPLAY_GROWTH_MAX;
     vhdx_log_run run = vhdx_log_search(node, &log, limit);
     if (run.count == 0)
         return 0;
