@@ -199,7 +199,6 @@ typedef struct vhdx_state {
     uint8_t *bat;             /* bat_entries * 8 bytes, on-disk form */
     bool headers_updated;     /* this session's first write already rewrote the headers */
     bool log_replayed_on_open;
-    int64_t open_errors;      /* BAT damage found by an open for check */
     uint32_t log_write_head;  /* where the next log entry goes, from the log's start */
     uint64_t log_sequence;    /* the next log entry's sequence number */
 } vhdx_state;
@@ -219,8 +218,9 @@ extern const option_desc vhdx_create_options[];
 int vhdx_create(const char *filename, const option_list *options, error **errp);
 
 /* ---- vhdx_check.c ---- */
-/* Checks each present payload entry against the file and the metadata regions (qemu's open-time
- * BAT check): reports every finding; returns how many were found. stop_at_first: return at once. */
+/* Checks each present payload entry against the file and the log, BAT and metadata regions (qemu's
+ * BAT check, at open and in check): reports each finding; returns how many were found.
+ * stop_at_first: return after the first one (a normal open, which then fails). */
 int64_t vhdx_bat_validate(block_node *node, vhdx_state *s, bool stop_at_first);
 int vhdx_check(block_node *node, check_result *result, int fix, error **errp);
 

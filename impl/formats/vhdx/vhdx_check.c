@@ -88,7 +88,6 @@ int vhdx_check(block_node *node, check_result *result, int fix, error **errp)
         result->corruptions_fixed++;
         s->log_replayed_on_open = false;
     }
-    result->corruptions += s->open_errors;
-    s->open_errors = 0;
+    result->corruptions += vhdx_bat_validate(node, s, false);
     return 0;
 }

@@ -196,8 +196,8 @@ static int vhdx_open(block_node *node, option_list *options, int flags, error **
         vhdx_open_error(node, errp, -ret);
         goto fail;
     }
-    s->open_errors = vhdx_bat_validate(node, s, !(flags & BLOCK_OPEN_CHECK));
-    if (s->open_errors > 0 && !(flags & BLOCK_OPEN_CHECK)) {
+    /* An open for check leaves the BAT to the check itself (which reports every finding, each time). */
+    if (!(flags & BLOCK_OPEN_CHECK) && vhdx_bat_validate(node, s, true) > 0) {
         vhdx_open_error(node, errp, EINVAL);
         goto fail;
     }

@@ -133,12 +133,13 @@ typedef struct vhdx_log_run {
     uint32_t start;
     uint32_t count;
     uint64_t last_sequence;
+    uint64_t last_flushed_file_offset; /* the file size the last entry says was flushed */
 } vhdx_log_run;
 
 /* Follows the entries from position start while they are valid and consecutive. */
 static vhdx_log_run vhdx_log_run_follow(block_node *node, const vhdx_log_area *log, uint32_t start, uint64_t limit)
 {
-    vhdx_log_run run = {start, 0, 0};
+    vhdx_log_run run = {start, 0, 0, 0};
     uint32_t at = start;
     uint64_t walked = 0;
     vhdx_log_entry e;
@@ -149,6 +150,7 @@ static vhdx_log_run vhdx_log_run_follow(block_node *node, const vhdx_log_area *l
             break;
         run.count++;
         run.last_sequence = e.sequence_number;
+        run.last_flushed_file_offset = e.flushed_file_offset;
         walked += e.entry_length;
         at = (uint32_t)(((uint64_t)at + e.entry_length) % log->length);
     }
@@ -158,7 +160,7 @@ static vhdx_log_run vhdx_log_run_follow(block_node *node, const vhdx_log_area *l
 /* Finds the run to replay: the one that ends with the highest sequence number. */
 static vhdx_log_run vhdx_log_search(block_node *node, const vhdx_log_area *log, uint64_t limit)
 {
-    vhdx_log_run best = {0, 0, 0};
+    vhdx_log_run best = {0, 0, 0, 0};
     for (uint64_t at = 0; at < log->length; at += VHDX_SECTOR_SIZE) {
         vhdx_log_entry e;
         uint8_t *buf;
@@ -220,8 +222,8 @@ int vhdx_log_replay_if_needed(block_node *node, vhdx_state *s, bool *replayed, e
     const vhdx_header *h = &s->headers[s->current];
     vhdx_log_area log = {h->log_offset, h->log_length, h->log_guid};
     *replayed = false;
-    if (vhdx_guid_is_zero(&log.guid) || log.length == 0 ||
-        !format_file_range_inside(node->file, log.offset, log.length))
+    /* The log may reach past the end of the file: those bytes read as zeroes, as in qemu. */
+    if (vhdx_guid_is_zero(&log.guid) || log.length == 0)
         return 0;
     /* Replayed writes stay within 16 GiB past the file's end (a bound of ours: an entry asking for
      * more is treated as invalid rather than zeroing exabytes). */
@@ -234,6 +236,12 @@ int vhdx_log_replay_if_needed(block_node *node, vhdx_state *s, bool *replayed, e
                          "VHDX image file '%s' opened read-only, but contains a log that needs to be replayed\n"
                          "To replay the log, run:\nqemu-img check -r all '%s'",
                          node->filename, node->filename);
+    /* qemu rewrites the headers (log GUID kept) before it looks at the file size the log needs. */
+    vhdx_guid kept = log.guid;
+    if (vhdx_headers_update(node, s, &kept, errp) < 0)
+        return -1;
+    if (run.last_flushed_file_offset > format_file_length(node->file))
+        return error_set_errnum(errp, EINVAL, "Could not open '%s': Invalid argument", node->file->filename);
     if (vhdx_log_run_replay(node, &log, &run, limit, errp) < 0 || vhdx_headers_update(node, s, NULL, errp) < 0)
         return -1;
     *replayed = true;
