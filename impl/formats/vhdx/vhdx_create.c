@@ -29,6 +29,8 @@ const option_desc vhdx_create_options[] = {
 
 /* Where the payload of a new image starts, after the metadata region (oracle-measured: 4 MiB past it). */
 #define VHDX_CREATE_PAYLOAD_GAP (4 * VHDX_MIB)
+/* qemu writes the first 4 KiB of the identifier block (the rest stays a hole). */
+#define VHDX_CREATE_FILE_ID_BYTES 4096u
 
 /* Validated creation parameters and the layout they give. */
 typedef struct vhdx_create_params {
@@ -113,7 +115,7 @@ static int vhdx_create_headers_write(block_node *file, const vhdx_create_params 
     h.log_length = (uint32_t)c->log_size;
     h.log_offset = VHDX_MIB;
     vhdx_file_id_write_data(buf);
-    ret = format_file_write(file, 0, VHDX_FILE_ID_SIZE, buf, errp);
+    ret = format_file_write(file, 0, VHDX_CREATE_FILE_ID_BYTES, buf, errp);
     for (int i = 0; i < 2 && ret == 0; i++) {
         vhdx_header_write_data(&h, buf);
         ret = format_file_write(file, i == 0 ? VHDX_HEADER_OFFSET_1 : VHDX_HEADER_OFFSET_2, VHDX_HEADER_SIZE, buf, errp);
@@ -145,7 +147,8 @@ static uint64_t vhdx_create_bat_entry(const vhdx_create_params *c, uint64_t i, u
     return VHDX_BLOCK_NOT_PRESENT;
 }
 
-/* Writes the BAT entries that are not zero, in 1 MiB pieces. */
+/* Writes the BAT when it holds anything but zeroes (ZERO states or a fixed image): the whole region,
+ * entries past the last one included, in 1 MiB pieces, as qemu does (its file then has no hole there). */
 static int vhdx_create_bat_write(block_node *file, const vhdx_create_params *c, error **errp)
 {
     uint32_t ratio = vhdx_chunk_ratio(&c->params);
@@ -155,11 +158,10 @@ static int vhdx_create_bat_write(block_node *file, const vhdx_create_params *c, 
         return 0;
     uint8_t *chunk = memory_alloc_zero(VHDX_MIB);
     int ret = 0;
-    for (uint64_t done = 0; done < entries && ret == 0; done += VHDX_MIB / 8) {
-        uint64_t n = entries - done < VHDX_MIB / 8 ? entries - done : VHDX_MIB / 8;
-        for (uint64_t j = 0; j < n; j++)
-            endian_store_le64(chunk + 8 * j, vhdx_create_bat_entry(c, done + j, ratio));
-        ret = format_file_write(file, c->bat_offset + done * 8, (size_t)n * 8, chunk, errp);
+    for (uint64_t done = 0; done < c->bat_length / 8 && ret == 0; done += VHDX_MIB / 8) {
+        for (uint64_t j = 0; j < VHDX_MIB / 8; j++)
+            endian_store_le64(chunk + 8 * j, done + j < entries ? vhdx_create_bat_entry(c, done + j, ratio) : 0);
+        ret = format_file_write(file, c->bat_offset + done * 8, VHDX_MIB, chunk, errp);
     }
     free(chunk);
     return ret;
