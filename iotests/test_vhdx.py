@@ -296,3 +296,35 @@ def test_log_wraps_around(qimg):
     assert data[MIB:MIB + 4] == b"loge" and struct.unpack("<Q", data[MIB + 16:MIB + 24])[0] == 0x81
     assert struct.unpack("<IIQ", data[MIB + 0x7e000 + 8:MIB + 0x7e000 + 24]) == (0x2000, 0x7e000, 0xc0)
     assert qimg.ok("compare", "-f", "raw", "big.raw", "big.vhdx").stdout == "Images are identical.\n"
+
+
+def data_ranges(path):
+    """The (start, end) ranges the file system holds data for (SEEK_DATA/SEEK_HOLE)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size, offset, out = os.fstat(fd).st_size, 0, []
+        while offset < size:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError:
+                break
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            out.append((start, end))
+            offset = end
+        return out
+    finally:
+        os.close(fd)
+
+
+def test_create_writes_what_qemu_writes(qimg):
+    head = [(0, 0x1000), (0x10000, 0x11000), (0x20000, 0x21000), (0x30000, 0x50000)]
+    cases = [("", "16M", head + [(0x200000, 0x311000)]),
+             ("block_state_zero=off", "16M", head + [(0x300000, 0x311000)]),
+             ("", "0", head + [(0x200000, 0x4211000)])]
+    for i, (options, size, ranges) in enumerate(cases):
+        name = f"h{i}.vhdx"
+        qimg.ok("create", "-q", "-f", "vhdx", *(["-o", options] if options else []), name, size)
+        got = data_ranges(qimg.path(name))
+        if len(got) > 1 and got[0][1] - got[0][0] > 0x1000 and got[0][0] == 0:
+            return  # the file system does not report holes at this granularity
+        assert got == ranges, (options, size)
