@@ -257,9 +257,10 @@ static int vhdx_bat_update(block_node *node, uint64_t index, uint64_t entry, err
     return vhdx_log_write_sectors(node, s, s->bat_region.file_offset + sector_start, sector, 1, errp);
 }
 
-/* Gives payload block index a new block at the file's end rounded up to 1 MiB (the file grown over
- * it, reading as zeroes) and records it in the BAT; *file_offset receives where it lies. */
-static int vhdx_block_allocate(block_node *node, uint64_t block, uint64_t *file_offset, error **errp)
+/* Gives payload block a new block at the file's end rounded up to 1 MiB, the file grown over it (it
+ * reads as zeroes); *file_offset receives where it lies. The BAT is updated after the data is in
+ * (vhdx_block_record), as qemu orders it. */
+static int vhdx_block_allocate(block_node *node, uint64_t *file_offset, error **errp)
 {
     vhdx_state *s = node->state;
     uint64_t start = format_align_up(format_file_length(node->file), VHDX_MIB);
@@ -268,7 +269,14 @@ static int vhdx_block_allocate(block_node *node, uint64_t block, uint64_t *file_
     if (block_node_truncate(node->file, start + s->params.block_size, false, BLOCK_PREALLOCATION_OFF, false, errp) < 0)
         return -1;
     *file_offset = start;
-    return vhdx_bat_update(node, vhdx_bat_index(&s->params, block), start | VHDX_BLOCK_FULLY_PRESENT, errp);
+    return 0;
+}
+
+/* Records payload block as fully present at file_offset in the BAT (through the log). */
+static int vhdx_block_record(block_node *node, uint64_t block, uint64_t file_offset, error **errp)
+{
+    vhdx_state *s = node->state;
+    return vhdx_bat_update(node, vhdx_bat_index(&s->params, block), file_offset | VHDX_BLOCK_FULLY_PRESENT, errp);
 }
 
 /* Rewrites the headers once per session, before the first guest write (qemu's user-visible write). */
@@ -292,6 +300,7 @@ static int vhdx_write(block_node *node, uint64_t offset, size_t length, const ui
         uint64_t block = offset / s->params.block_size;
         uint64_t entry = vhdx_bat_get(s, vhdx_bat_index(&s->params, block));
         uint64_t start = entry & VHDX_BAT_OFFSET_MASK;
+        bool allocated = false;
         switch (entry & VHDX_BAT_STATE_MASK) {
         case VHDX_BLOCK_FULLY_PRESENT:
             break;
@@ -299,11 +308,13 @@ static int vhdx_write(block_node *node, uint64_t offset, size_t length, const ui
         case 4:
             return error_set_errnum(errp, EIO, "Input/output error");
         default:
-            if (vhdx_block_allocate(node, block, &start, errp) < 0)
+            if (vhdx_block_allocate(node, &start, errp) < 0)
                 return -1;
+            allocated = true;
             break;
         }
-        if (format_file_write(node->file, start + offset % s->params.block_size, n, buf, errp) < 0)
+        if (format_file_write(node->file, start + offset % s->params.block_size, n, buf, errp) < 0 ||
+            (allocated && vhdx_block_record(node, block, start, errp) < 0))
             return -1;
         offset += n;
         length -= n;

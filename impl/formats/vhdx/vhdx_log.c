@@ -311,7 +311,9 @@ int vhdx_log_write_sectors(block_node *node, vhdx_state *s, uint64_t file_offset
     uint32_t entry_length;
     vhdx_guid guid;
     uint64_t needed = (vhdx_log_header_sectors(count) + count) * VHDX_SECTOR_SIZE;
-    if (h->log_length < needed || !format_file_range_inside(node->file, h->log_offset, h->log_length))
+    /* A log too small for the entry: the sectors go straight to their place (our choice). A log past
+     * the file's end is written there all the same, as qemu does. */
+    if (h->log_length < needed)
         return format_file_write(node->file, file_offset, (size_t)count * VHDX_SECTOR_SIZE, data, errp);
     vhdx_guid_generate(&guid);
     if (vhdx_headers_update(node, s, &guid, errp) < 0)
