@@ -65,8 +65,35 @@ int64_t vhdx_bat_validate(block_node *node, vhdx_state *s, bool stop_at_first)
     return found;
 }
 
-/* Whether a region (log, BAT, metadata) reaches past the end of the file: new blocks go at the end
- * of the file and then share bytes with it, as in qemu, which reports nothing before that happens. */
+/* Orders block offsets for qsort. */
+static int vhdx_check_offset_compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether two present blocks share bytes, or one lies in the first MiB (identifier, headers, region
+ * tables): qemu reports neither. */
+static bool vhdx_check_blocks_alias(const vhdx_state *s)
+{
+    uint64_t *starts = malloc(sizeof(uint64_t) * (s->bat_entries ? s->bat_entries : 1));
+    uint64_t count = 0;
+    bool alias = false;
+    for (uint64_t i = 0; i < s->bat_entries; i++) {
+        uint64_t entry = endian_load_le64(s->bat + 8 * i);
+        if ((entry & VHDX_BAT_STATE_MASK) == VHDX_BLOCK_FULLY_PRESENT)
+            starts[count++] = entry & VHDX_BAT_OFFSET_MASK;
+    }
+    qsort(starts, count, sizeof(uint64_t), vhdx_check_offset_compare);
+    for (uint64_t i = 0; i < count && !alias; i++)
+        alias = starts[i] < VHDX_MIB || (i + 1 < count && starts[i + 1] - starts[i] < s->params.block_size);
+    free(starts);
+    return alias;
+}
+
+/* Whether guest writes may change bytes other guest blocks or the metadata read, damage qemu does
+ * not report: blocks sharing bytes, or a region (log, BAT, metadata) reaching past the end of the
+ * file, where new blocks go. */
 static bool vhdx_check_aliases(block_node *node, const vhdx_state *s)
 {
     uint64_t starts[3], ends[3];
@@ -75,7 +102,7 @@ static bool vhdx_check_aliases(block_node *node, const vhdx_state *s)
     for (int i = 0; i < 3; i++)
         if (ends[i] > starts[i] && ends[i] > file_length)
             return true;
-    return false;
+    return vhdx_check_blocks_alias(s);
 }
 
 int vhdx_check(block_node *node, check_result *result, int fix, error **errp)
