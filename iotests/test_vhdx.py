@@ -328,3 +328,21 @@ def test_create_writes_what_qemu_writes(qimg):
         if len(got) > 1 and got[0][1] - got[0][0] > 0x1000 and got[0][0] == 0:
             return  # the file system does not report holes at this granularity
         assert got == ranges, (options, size)
+
+
+def test_stale_log_guid_kept_and_refuses_allocation(qimg):
+    # a log GUID in the headers without any valid entry: nothing to replay, the GUID stays through a
+    # write in place, and a write that needs a BAT update fails (qemu 10.2 measured)
+    qimg.ok("create", "-q", "-f", "vhdx", "t.vhdx", "64M")
+    sparse_file(qimg.path("one.raw"), 64 * 1024, [(0, b"\x01" * 65536)])
+    qimg.ok("convert", "-n", "-f", "raw", "-O", "vhdx", "one.raw", "t.vhdx")
+    for h in HEADERS:
+        qimg.write("t.vhdx", h + 48, b"\x01")
+        reseal(qimg, "t.vhdx", h, 4096)
+    assert qimg.ok("check", "t.vhdx").stdout == "No errors were found on the image.\n"
+    qimg.ok("convert", "-n", "-f", "raw", "-O", "vhdx", "one.raw", "t.vhdx")
+    data = qimg.read("t.vhdx")
+    assert data[0x10030] == 1 and data[0x20030] == 1
+    sparse_file(qimg.path("far.raw"), 64 * MIB, [(20 * MIB, b"\x02" * 4096)])
+    p = qimg.run("convert", "-n", "-f", "raw", "-O", "vhdx", "far.raw", "t.vhdx", check=1)
+    assert p.stderr == "qemu-img: error while writing at byte 0: Operation not supported\n"

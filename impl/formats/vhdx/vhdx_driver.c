@@ -285,7 +285,8 @@ static int vhdx_session_start(block_node *node, vhdx_state *s, error **errp)
     if (s->headers_updated)
         return 0;
     s->headers_updated = true;
-    return vhdx_headers_update(node, s, NULL, errp);
+    vhdx_guid kept = s->headers[s->current].log_guid; /* a stale log GUID stays, as in qemu */
+    return vhdx_headers_update(node, s, &kept, errp);
 }
 
 /* Writes guest data block by block: in place into present blocks, allocating the others. */

@@ -315,6 +315,10 @@ int vhdx_log_write_sectors(block_node *node, vhdx_state *s, uint64_t file_offset
      * the file's end is written there all the same, as qemu does. */
     if (h->log_length < needed)
         return format_file_write(node->file, file_offset, (size_t)count * VHDX_SECTOR_SIZE, data, errp);
+    /* A header still naming a log (a stale GUID: nothing was replayed) refuses new entries
+     * (oracle-measured: the write fails, the headers already rewritten, the block's data in place). */
+    if (!vhdx_guid_is_zero(&h->log_guid))
+        return error_set_errnum(errp, ENOTSUP, "Operation not supported");
     vhdx_guid_generate(&guid);
     if (vhdx_headers_update(node, s, &guid, errp) < 0)
         return -1;
