@@ -304,6 +304,12 @@ static uint8_t *vhdx_log_entry_build(vhdx_state *s, const vhdx_guid *guid, uint6
     return e;
 }
 
+/* qemu's failure of a log write that finds no room: EINVAL. */
+static int vhdx_log_full_error(error **errp)
+{
+    return error_set_errnum(errp, EINVAL, "Invalid argument");
+}
+
 int vhdx_log_write_sectors(block_node *node, vhdx_state *s, uint64_t file_offset, const uint8_t *data, uint32_t count,
                            error **errp)
 {
@@ -311,24 +317,29 @@ int vhdx_log_write_sectors(block_node *node, vhdx_state *s, uint64_t file_offset
     uint32_t entry_length;
     vhdx_guid guid;
     uint64_t needed = (vhdx_log_header_sectors(count) + count) * VHDX_SECTOR_SIZE;
-    /* A log too small for the entry: the sectors go straight to their place (our choice). A log past
-     * the file's end is written there all the same, as qemu does. */
-    if (h->log_length < needed)
-        return format_file_write(node->file, file_offset, (size_t)count * VHDX_SECTOR_SIZE, data, errp);
     /* A header still naming a log (a stale GUID: nothing was replayed) refuses new entries
      * (oracle-measured: the write fails, the headers already rewritten, the block's data in place). */
     if (!vhdx_guid_is_zero(&h->log_guid))
         return error_set_errnum(errp, ENOTSUP, "Operation not supported");
+    /* A log with no room (oracle-measured on tiny logs): none at all fails at once; one shorter than
+     * the entry fails once the headers name the new log; one exactly as long fails after the entry is
+     * written (the head would meet the tail). A log past the file's end is written all the same. */
+    if (h->log_length == 0)
+        return vhdx_log_full_error(errp);
     vhdx_guid_generate(&guid);
     if (vhdx_headers_update(node, s, &guid, errp) < 0)
         return -1;
     h = &s->headers[s->current];
+    if (needed > h->log_length)
+        return vhdx_log_full_error(errp);
     if (s->log_write_head + needed > h->log_length)
         s->log_write_head = 0;
     uint8_t *entry = vhdx_log_entry_build(s, &guid, file_offset, data, count, format_file_length(node->file),
                                           &entry_length);
     int ret = format_file_write(node->file, h->log_offset + s->log_write_head, entry_length, entry, errp);
     free(entry);
+    if (ret == 0 && needed == h->log_length)
+        return vhdx_log_full_error(errp);
     if (ret == 0)
         ret = block_node_flush(node->file, errp);
     if (ret == 0)
