@@ -346,3 +346,81 @@ def test_stale_log_guid_kept_and_refuses_allocation(qimg):
     sparse_file(qimg.path("far.raw"), 64 * MIB, [(20 * MIB, b"\x02" * 4096)])
     p = qimg.run("convert", "-n", "-f", "raw", "-O", "vhdx", "far.raw", "t.vhdx", check=1)
     assert p.stderr == "qemu-img: error while writing at byte 0: Operation not supported\n"
+
+
+def two_entry_log_image(path):
+    """A compact image (tools/fuzzseeds/vhdx.py's layout, BAT at 0x40000) whose log at 1 MiB holds two
+    entries of one log GUID: sequence 5 rewrites the BAT sector (block 0 present at 3 MiB, block 3
+    at 4 MiB), sequence 6 writes 4 KiB of 0x77 at 3 MiB and zeroes 8 KiB after it."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+    from fuzzseeds import vhdx as seeds
+    guid = bytes(range(0x40, 0x50))
+    d = seeds.image([2, 2, 2, 2], total=MIB)
+    seeds.header(d, 0x10000, 10, guid)
+    seeds.header(d, 0x20000, 11, guid)
+
+    def entry(seq, descriptors, tail):
+        data_count = sum(1 for kind, _, _ in descriptors if kind == "desc")
+        e = bytearray(4096 * (1 + data_count))
+        e[0:4] = b"loge"
+        struct.pack_into("<IIQI", e, 8, len(e), tail, seq, len(descriptors))
+        e[32:48] = guid
+        struct.pack_into("<QQ", e, 48, 2 * MIB, 2 * MIB)
+        sector_index = 1
+        for i, (kind, offset, payload) in enumerate(descriptors):
+            p = 64 + 32 * i
+            if kind == "desc":
+                e[p:p + 4] = b"desc"
+                e[p + 4:p + 8] = payload[4092:4096]
+                e[p + 8:p + 16] = payload[0:8]
+                struct.pack_into("<QQ", e, p + 16, offset, seq)
+                s = 4096 * sector_index
+                e[s:s + 4] = b"data"
+                struct.pack_into("<I", e, s + 4, seq >> 32)
+                e[s + 8:s + 4092] = payload[8:4092]
+                struct.pack_into("<I", e, s + 4092, seq & 0xFFFFFFFF)
+                sector_index += 1
+            else:
+                e[p:p + 4] = b"zero"
+                struct.pack_into("<QQQ", e, p + 8, payload, offset, seq)
+        seeds.seal(e, 0, len(e))
+        return e
+
+    bat = bytearray(4096)
+    struct.pack_into("<QQQQ", bat, 0, (3 << 20) | 6, 2, 0, (4 << 20) | 6)
+    first = entry(5, [("desc", 0x40000, bat)], 0)
+    second = entry(6, [("desc", 3 * MIB, b"\x77" * 4096), ("zero", 3 * MIB + 4096, 8192)], len(first))
+    d = bytearray(d) + bytearray(MIB)
+    d[MIB:MIB + len(first) + len(second)] = first + second
+    with open(path, "wb") as fh:
+        fh.write(d)
+
+
+def test_log_replay_of_two_entries(qimg):
+    two_entry_log_image(qimg.path("l.vhdx"))
+    p = qimg.run("check", "-r", "all", "l.vhdx", check=2)
+    bat_errors = ("qemu-img: VHDX BAT entry 0 end offset 4194303 points after end of file (3158016). Image has "
+                  "probably been truncated.\n"
+                  "qemu-img: VHDX BAT entry 3 start offset 4194304 points after end of file (3158016). Image has "
+                  "probably been truncated.\n")
+    assert p.stderr == bat_errors * 2
+    assert p.stdout == ("The following inconsistencies were found and repaired:\n\n    0 leaked clusters\n"
+                        "    1 corruptions\n\nDouble checking the fixed image now...\n\n2 errors were found on the "
+                        "image.\nData may be corrupted, or further writes to the image may corrupt it.\n")
+    data = qimg.read("l.vhdx")
+    assert len(data) == 3158016  # the zero range reached 3 MiB + 12 KiB
+    # both entries were applied, although the second one's tail points at itself
+    assert struct.unpack("<QQ", data[0x40000:0x40010]) == ((3 << 20) | 6, 2)
+    assert data[3 * MIB:3 * MIB + 4096] == b"\x77" * 4096
+    assert data[0x10030:0x10040] == bytes(16)
+
+
+def test_log_replay_refused_when_flushed_size_exceeds_file(qimg):
+    two_entry_log_image(qimg.path("l.vhdx"))
+    with open(qimg.path("l.vhdx"), "r+b") as fh:
+        fh.truncate(MIB + 0x4000)  # the entries say 2 MiB were flushed
+    p = qimg.run("check", "-r", "all", "l.vhdx", check=1)
+    assert p.stderr == "qemu-img: Could not open 'l.vhdx': Could not open 'l.vhdx': Invalid argument\n"
+    data = qimg.read("l.vhdx")
+    assert data[0x10030:0x10040] == bytes(range(0x40, 0x50))  # still dirty
