@@ -201,7 +201,7 @@ static int vhdx_open(block_node *node, option_list *options, int flags, error **
         vhdx_open_error(node, errp, EINVAL);
         goto fail;
     }
-    node->size = s->params.virtual_size;
+    node->size = s->params.virtual_size & ~511ull; /* whole sectors, as qemu counts the size */
     node->request_alignment = s->params.logical_sector_size; /* qemu's I/O unit for vhdx */
     return 0;
 fail:
