@@ -132,13 +132,13 @@ static int vhdx_metadata_load(block_node *node, vhdx_state *s)
     if (ret < 0)
         goto out;
     for (int k = 0; k < VHDX_ITEM_PARENT_LOCATOR; k++) {
+        /* Each item is read at its fixed size, whatever length the table gives (qemu accepts 0). */
         uint8_t bytes[16] = {0};
-        uint32_t length = items.length[k] < sizeof(bytes) ? items.length[k] : sizeof(bytes);
-        if (format_file_read(node->file, base + items.offset[k], length, bytes, NULL) < 0) {
+        if (format_file_read(node->file, base + items.offset[k], sizeof(bytes), bytes, NULL) < 0) {
             ret = -EIO;
             goto out;
         }
-        vhdx_metadata_item_decode(k, bytes, length, &s->params);
+        vhdx_metadata_item_decode(k, bytes, sizeof(bytes), &s->params);
     }
     ret = vhdx_params_validate(&s->params, items.present[VHDX_ITEM_PARENT_LOCATOR]);
 out:
