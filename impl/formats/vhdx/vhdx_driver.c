@@ -56,14 +56,17 @@ static int vhdx_headers_load(block_node *node, vhdx_state *s, error **errp)
     }
     if (!valid[0] && !valid[1])
         return error_set_errnum(errp, EINVAL, "No valid VHDX header found");
+    /* Two valid headers with the same sequence number leave none current (oracle-measured). */
+    if (valid[0] && valid[1] && s->headers[0].sequence_number == s->headers[1].sequence_number)
+        return error_set_errnum(errp, EINVAL, "No valid VHDX header found");
     if (valid[0] && valid[1])
         s->current = s->headers[1].sequence_number > s->headers[0].sequence_number ? 1 : 0;
     else
         s->current = valid[0] ? 0 : 1;
     s->headers[1 - s->current] = s->headers[s->current];
-    /* The log must start on a MiB boundary past the first MiB (oracle-measured). */
-    uint64_t log_offset = s->headers[s->current].log_offset;
-    if (log_offset % VHDX_MIB != 0 || log_offset < VHDX_MIB)
+    /* The log must be version 0 and start on a MiB boundary past the first MiB (oracle-measured). */
+    const vhdx_header *h = &s->headers[s->current];
+    if (h->log_version != 0 || h->log_offset % VHDX_MIB != 0 || h->log_offset < VHDX_MIB)
         return vhdx_open_error(node, errp, EINVAL);
     return 0;
 }
