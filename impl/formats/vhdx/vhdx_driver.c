@@ -43,6 +43,16 @@ static void vhdx_close(block_node *node)
     node->state = NULL;
 }
 
+/* Whether two decoded headers hold the same fields. */
+static bool vhdx_headers_same(const vhdx_header *a, const vhdx_header *b)
+{
+    return a->checksum == b->checksum && a->sequence_number == b->sequence_number &&
+           vhdx_guid_equal(&a->file_write_guid, &b->file_write_guid) &&
+           vhdx_guid_equal(&a->data_write_guid, &b->data_write_guid) && vhdx_guid_equal(&a->log_guid, &b->log_guid) &&
+           a->log_version == b->log_version && a->version == b->version && a->log_length == b->log_length &&
+           a->log_offset == b->log_offset;
+}
+
 /* Reads both headers and makes the valid one with the larger sequence number current. */
 static int vhdx_headers_load(block_node *node, vhdx_state *s, error **errp)
 {
@@ -56,8 +66,10 @@ static int vhdx_headers_load(block_node *node, vhdx_state *s, error **errp)
     }
     if (!valid[0] && !valid[1])
         return error_set_errnum(errp, EINVAL, "No valid VHDX header found");
-    /* Two valid headers with the same sequence number leave none current (oracle-measured). */
-    if (valid[0] && valid[1] && s->headers[0].sequence_number == s->headers[1].sequence_number)
+    /* Two valid headers with the same sequence number but different contents leave none current;
+     * identical copies are fine (oracle-measured; disk2vhd writes such a pair). */
+    if (valid[0] && valid[1] && s->headers[0].sequence_number == s->headers[1].sequence_number &&
+        !vhdx_headers_same(&s->headers[0], &s->headers[1]))
         return error_set_errnum(errp, EINVAL, "No valid VHDX header found");
     if (valid[0] && valid[1])
         s->current = s->headers[1].sequence_number > s->headers[0].sequence_number ? 1 : 0;
