@@ -424,3 +424,32 @@ def test_log_replay_refused_when_flushed_size_exceeds_file(qimg):
     assert p.stderr == "qemu-img: Could not open 'l.vhdx': Could not open 'l.vhdx': Invalid argument\n"
     data = qimg.read("l.vhdx")
     assert data[0x10030:0x10040] == bytes(range(0x40, 0x50))  # still dirty
+
+
+def test_header_choice(qimg):
+    qimg.ok("create", "-q", "-f", "vhdx", "base.vhdx", "64M")
+    base = qimg.read("base.vhdx")
+    refused = "qemu-img: Could not open '{0}': No valid VHDX header found\n"
+
+    def variant(name, change):
+        with open(qimg.path(name), "wb") as fh:
+            fh.write(base)
+        change(name)
+        return qimg.run("info", name)
+
+    # identical copies with one sequence number open; differing ones with one number do not
+    p = variant("same.vhdx", lambda n: qimg.write(n, 0x20000, base[0x10000:0x11000]))
+    assert p.returncode == 0
+
+    def equal_numbers(n):
+        for h in HEADERS:
+            qimg.write(n, h + 8, struct.pack("<Q", 5))
+            reseal(qimg, n, h, 4096)
+    assert variant("equal.vhdx", equal_numbers).stderr == refused.format("equal.vhdx")
+
+    def log_version(n):
+        for h in HEADERS:
+            qimg.write(n, h + 64, struct.pack("<H", 1))
+            reseal(qimg, n, h, 4096)
+    p = variant("logver.vhdx", log_version)
+    assert p.stderr == "qemu-img: Could not open 'logver.vhdx': Could not open 'logver.vhdx': Invalid argument\n"
