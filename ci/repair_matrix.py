@@ -101,7 +101,11 @@ RANDOM_BYTES = {"vdi": [(0x188, 0x1a8)],
                 "vmdk": [(0x200, 0x2a00)],  # vmdk: the descriptor (CID)
                 # vpc: timestamp, checksum and UUID of the footer copy and of the footer (the base is
                 # 4197888 bytes: blocks 0 and 2 allocated)
-                "vpc": [(24, 28), (64, 84), (4197376 + 24, 4197376 + 28), (4197376 + 64, 4197376 + 84)]}
+                "vpc": [(24, 28), (64, 84), (4197376 + 24, 4197376 + 28), (4197376 + 64, 4197376 + 84)],
+                # vhdx: both headers (checksum, sequence number, write GUIDs), the first log entry's
+                # checksum and log GUID, the page 83 data of the 64 MiB base's metadata
+                "vhdx": [(0x10004, 0x10030), (0x20004, 0x20030), (0x100004, 0x100008), (0x100020, 0x100030),
+                         (0x310010, 0x310020)]}
 
 
 def base_digest(path, fmt):
