@@ -315,3 +315,14 @@ def test_cowd_extent_read_and_written(qimg):
     m = qimg.ok("map", "--output=json", "c.vmdk").stdout.splitlines()
     assert m[0] == ('[{ "start": 0, "length": 8192, "depth": 0, "present": true, "zero": false, "data": true, '
                     '"compressed": false, "offset": 57344},')
+
+
+def test_granularity_over_one_gib_refused(qimg):
+    """qemu bounds a grain at 0x200000 sectors (1 GiB) before sizing anything by it."""
+    qimg.ok("create", "-q", "-f", "vmdk", "g.vmdk", "64M")
+    qimg.write("g.vmdk", 20, struct.pack("<Q", 0x200000))
+    assert "cluster_size: 1073741824" in qimg.ok("info", "g.vmdk").stdout
+    qimg.write("g.vmdk", 20, struct.pack("<Q", 0x200001))
+    p = qimg.run("info", "g.vmdk")
+    assert p.returncode == 1
+    assert p.stderr == "qemu-img: Could not open 'g.vmdk': Invalid granularity, image may be corrupt\n"

@@ -12,6 +12,7 @@
 #include "../../util/error.h"
 
 #define VMDK_SECTOR_SIZE 512u
+#define VMDK_MAX_GRAIN_SECTORS 0x200000u /* qemu's bound on a grain: 1 GiB ("Invalid granularity") */
 #define VMDK4_MAGIC 0x564d444bu              /* "KDMV" little endian */
 #define VMDK3_MAGIC 0x44574f43u              /* "COWD" read little endian */
 #define VMDK4_HEADER_BYTES 512u

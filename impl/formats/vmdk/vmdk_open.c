@@ -79,6 +79,8 @@ static int vmdk_extent_geometry_set(vmdk_extent *e, uint64_t capacity, uint64_t 
     uint64_t entry_sectors = grain * gtes;
     if (entry_sectors == 0 || entry_sectors > UINT32_MAX || grain > UINT32_MAX)
         return error_set(errp, "L1 entry size is invalid");
+    if (grain > VMDK_MAX_GRAIN_SECTORS)
+        return error_set(errp, "Invalid granularity, image may be corrupt");
     e->l1_size = capacity / entry_sectors + (capacity % entry_sectors != 0);
     if (e->l1_size > (32u << 20))
         return error_set(errp, "L1 size too big");
@@ -157,6 +159,8 @@ static int vmdk_extent_open_cowd(vmdk_extent *e, block_node *file, const uint8_t
     e->file = file;
     if (h.granularity == 0)
         return error_set(errp, "L1 entry size is invalid");
+    if (h.granularity > VMDK_MAX_GRAIN_SECTORS)
+        return error_set(errp, "Invalid granularity, image may be corrupt");
     e->cluster_sectors = h.granularity;
     e->gtes_per_gt = 4096;
     e->l2_bytes = 4096 * 4;
