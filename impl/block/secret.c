@@ -12,6 +12,7 @@
 
 #include "../crypto/crypto_afsplit.h"
 #include "../crypto/crypto_cipher.h"
+#include "../util/base64.h"
 #include "../util/memory.h"
 #include "../util/options.h"
 
@@ -125,42 +126,13 @@ static int secret_file_read(const char *path, uint8_t **data, size_t *length, er
     return 0;
 }
 
-/* The value of a base64 character, or -1. */
-static int secret_base64_value(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* Decodes base64 text into a new buffer as qemu does: any character outside the alphabet and '='
- * is refused; '=' pads; the bits of an unfinished byte are dropped. */
+ * is refused, then glib's decoding. */
 static int secret_base64_decode(const uint8_t *text, size_t length, uint8_t **data, size_t *out_length, error **errp)
 {
-    for (size_t i = 0; i < length; i++)
-        if (text[i] != '=' && secret_base64_value(text[i]) < 0)
-            return error_set(errp, "Base64 data contains invalid characters");
-    uint8_t *buf = memory_alloc_zero(length / 4 * 3 + 3);
-    size_t n = 0;
-    uint32_t bits = 0;
-    unsigned bit_count = 0;
-    for (size_t i = 0; i < length; i++) {
-        if (text[i] == '=')
-            continue;
-        bits = (bits << 6) | (uint32_t)secret_base64_value(text[i]);
-        bit_count += 6;
-        if (bit_count >= 8) {
-            bit_count -= 8;
-            buf[n++] = (uint8_t)(bits >> bit_count);
-            bits &= (1u << bit_count) - 1;
-        }
-    }
-    *data = buf;
-    *out_length = n;
+    if (!base64_is_valid((const char *)text, length))
+        return error_set(errp, "Base64 data contains invalid characters");
+    *out_length = base64_decode((const char *)text, length, data);
     return 0;
 }
 

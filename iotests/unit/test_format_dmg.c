@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "formats/dmg/dmg.h"
+#include "util/base64.h"
 #include "util/endian.h"
 
 static uint32_t skipped_types[8];
@@ -138,14 +139,14 @@ static void test_base64_like_glib(void **state)
 {
     (void)state;
     uint8_t *out = NULL;
-    size_t n = dmg_base64_decode("bW lz\naA==", 10, &out);
+    size_t n = base64_decode("bW lz\naA==", 10, &out);
     assert_int_equal(n, 4);
     assert_memory_equal(out, "mish", 4);
     free(out);
-    n = dmg_base64_decode("bWlzaA", 6, &out); /* a partial group is dropped */
+    n = base64_decode("bWlzaA", 6, &out); /* a partial group is dropped */
     assert_int_equal(n, 3);
     free(out);
-    n = dmg_base64_decode("==bWlz", 6, &out); /* '=' counts as a digit */
+    n = base64_decode("==bWlz", 6, &out); /* '=' counts as a digit */
     assert_int_equal(n, 3);
     free(out);
 }

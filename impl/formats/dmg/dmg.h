@@ -80,9 +80,6 @@ int dmg_koly_validate(const dmg_koly *koly, uint64_t koly_offset);
  * kind ERROR_KIND_CORRUPT and qemu's printed text when a chunk passes a size bound. */
 int dmg_mish_parse(dmg_table *table, const uint8_t *buf, size_t length, error **errp);
 
-/* Decodes base64 text as glib does: characters outside the alphabet are skipped, '=' counts as a
- * digit that ends output, a trailing partial group is dropped. *out (caller frees) gets the bytes. */
-size_t dmg_base64_decode(const char *text, size_t length, uint8_t **out);
 
 /* Parses every <data>...</data> element of the property list text (length bytes, ending at the
  * first NUL as qemu's string search does) as a mish block. -1 without message: malformed (an

@@ -7,6 +7,7 @@
 
 #include "dmg.h"
 #include "../../util/endian.h"
+#include "../../util/base64.h"
 #include "../../util/memory.h"
 
 /* Whether qemu 10.2 (bzip2 built in, no lzfse) reads chunks of this type. */
@@ -99,49 +100,6 @@ int dmg_mish_parse(dmg_table *table, const uint8_t *buf, size_t length, error **
     return 0;
 }
 
-/* The value of base64 digit c ('=' counts as 0), or -1 outside the alphabet. */
-static int dmg_base64_digit(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return c == '=' ? 0 : -1;
-}
-
-size_t dmg_base64_decode(const char *text, size_t length, uint8_t **out)
-{
-    uint8_t *bytes = memory_alloc_zero(length / 4 * 3 + 3);
-    size_t n = 0;
-    uint32_t value = 0;
-    int digits = 0;
-    uint8_t last = 0, before_last = 0;
-    for (size_t i = 0; i < length; i++) {
-        int d = dmg_base64_digit((uint8_t)text[i]);
-        if (d < 0)
-            continue;
-        before_last = last;
-        last = (uint8_t)text[i];
-        value = value << 6 | (uint32_t)d;
-        if (++digits < 4)
-            continue;
-        bytes[n++] = (uint8_t)(value >> 16);
-        if (before_last != '=')
-            bytes[n++] = (uint8_t)(value >> 8);
-        if (last != '=')
-            bytes[n++] = (uint8_t)value;
-        digits = 0;
-    }
-    *out = bytes;
-    return n;
-}
-
 /* The first occurrence of needle in [from, end), or NULL. */
 static const uint8_t *dmg_text_find(const uint8_t *from, const uint8_t *end, const char *needle)
 {
@@ -163,7 +121,7 @@ int dmg_plist_parse(dmg_table *table, const uint8_t *text, size_t length, error 
         if (close == NULL)
             return -1;
         uint8_t *block = NULL;
-        size_t n = dmg_base64_decode((const char *)begin, (size_t)(close - begin), &block);
+        size_t n = base64_decode((const char *)begin, (size_t)(close - begin), &block);
         int ret = dmg_mish_parse(table, block, (uint32_t)n, errp);
         free(block);
         if (ret < 0)
