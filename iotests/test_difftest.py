@@ -112,3 +112,25 @@ def test_missing_oracle_skips(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0
     assert "no oracle" in p.stdout
+
+
+def test_files_the_oracle_cannot_open_compare_by_reason_and_size(tmp_path):
+    # A stand-in oracle whose info fails with the file's first line as the reason.
+    import difftest
+    oracle = tmp_path / "qemu-img"
+    write_script(oracle, '#!/bin/bash\nfor a in "$@"; do f=$a; done\necho "cannot open: $(head -n1 "$f")" >&2\nexit 1\n')
+    tools = type("Tools", (), {"oracle": str(oracle)})()
+    ref, have = tmp_path / "ref", tmp_path / "have"
+    ref.mkdir()
+    have.mkdir()
+
+    def place(folder, text):
+        (folder / "x.img").write_text(text)
+
+    place(ref, "bad header\nAAAA")
+    place(have, "bad header\nBBBB")
+    assert difftest.guest_equal(tools, str(ref), str(have), "x.img")[0]
+    place(have, "bad header\nBBBBBB")
+    assert not difftest.guest_equal(tools, str(ref), str(have), "x.img")[0]
+    place(have, "other reas\nAAAA")  # same size, another reason
+    assert not difftest.guest_equal(tools, str(ref), str(have), "x.img")[0]

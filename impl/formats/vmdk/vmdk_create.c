@@ -79,14 +79,14 @@ static int vmdk_create_params_parse(const option_list *options, vmdk_create_para
         p->adapter_type = "ide";
     if (p->subformat == NULL)
         p->subformat = "monolithicSparse";
+    if (backing_format && strcmp(backing_format, "vmdk") != 0)
+        return error_set(errp, "backing_file must be a vmdk image");
     if (!vmdk_name_known(p->adapter_type, adapters))
         return error_set(errp, "invalid parameter value: %s", p->adapter_type);
     if (!vmdk_name_known(p->subformat, subformats))
         return error_set(errp, "invalid parameter value: %s", p->subformat);
     if (p->compat6 && p->hw_version)
         return error_set(errp, "compat6 cannot be enabled with hwversion set");
-    if (backing_format && strcmp(backing_format, "vmdk") != 0)
-        return error_set(errp, "backing_file must be a vmdk image");
     p->flat = strstr(p->subformat, "Flat") != NULL;
     p->split = strncmp(p->subformat, "twoGb", 5) == 0;
     p->stream = strcmp(p->subformat, "streamOptimized") == 0;
@@ -262,7 +262,10 @@ int vmdk_create(const char *filename, const option_list *options, error **errp)
                              strrchr(filename, '/') ? strrchr(filename, '/') + 1 : filename);
         ret = vmdk_create_sparse_extent(filename, p.sectors, NULL, &p, errp);
     } else {
-        ret = vmdk_create_extent_files(filename, &p, &lines, errp);
+        /* qemu makes the descriptor file before any extent file: its failure is reported first */
+        ret = block_file_create(filename, 0, BLOCK_PREALLOCATION_OFF, errp);
+        if (ret == 0)
+            ret = vmdk_create_extent_files(filename, &p, &lines, errp);
     }
     if (ret == 0 && p.backing_file)
         ret = vmdk_create_backing_cid(filename, p.backing_file, &parent_cid, errp);

@@ -371,12 +371,13 @@ static int vmdk_open_descriptor_text(block_node *node, vmdk_state *s, char *text
     return ret;
 }
 
-/* Opens an image whose file is descriptor text. */
+/* Opens an image whose file is descriptor text: as qemu, only its first VMDK_DESCRIPTOR_MAX - 1
+ * bytes are read, whatever the file's length (a larger file is cut there, not refused). */
 static int vmdk_open_descriptor(block_node *node, vmdk_state *s, int flags, error **errp)
 {
     uint64_t length = format_file_length(node->file);
-    if (length > VMDK_DESCRIPTOR_MAX)
-        return error_set(errp, "File too large");
+    if (length > VMDK_DESCRIPTOR_MAX - 1)
+        length = VMDK_DESCRIPTOR_MAX - 1;
     char *text = memory_alloc_zero((size_t)length + 1);
     if (format_file_read(node->file, 0, (size_t)length, text, errp) < 0) {
         free(text);
