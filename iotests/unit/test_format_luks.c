@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "formats/luks/luks.h"
+#include "formats/common/luks_block.h"
 #include "util/endian.h"
 
 /* A valid header as qemu 10.2 lays out aes-256-xts-plain64 (offsets in sectors). */

@@ -28,9 +28,8 @@ static void luks_state_free(block_node *node)
     luks_state *s = node->state;
     if (s == NULL)
         return;
-    luks_payload_cipher_clear(&s->payload);
+    luks_block_clear(&s->block);
     free(s->key_secret);
-    crypto_memory_wipe(s, sizeof(*s));
     free(s);
     node->state = NULL;
 }
@@ -51,38 +50,15 @@ static int luks_runtime_options_check(option_list *options, error **errp)
     return 0;
 }
 
-/* The cipher combinations the qemu the oracle is (its gnutls backend: AES only, no ctr, no aes-192
- * in xts). */
-static bool luks_open_backend_supports(const luks_algorithms *algorithms)
-{
-    if (algorithms->mode == CRYPTO_CIPHER_MODE_CTR)
-        return false;
-    if (algorithms->cipher == CRYPTO_CIPHER_AES_128 || algorithms->cipher == CRYPTO_CIPHER_AES_256)
-        return true;
-    return algorithms->cipher == CRYPTO_CIPHER_AES_192 && algorithms->mode != CRYPTO_CIPHER_MODE_XTS;
-}
-
 /* Unlocks the master key with the secret named by options and keys the payload cipher. */
 static int luks_open_unlock(block_node *node, option_list *options, error **errp)
 {
     luks_state *s = node->state;
     const char *secret = options ? option_list_get(options, "key-secret") : NULL;
-    size_t length = 0;
-
-    if (secret == NULL)
-        return error_set(errp, "Parameter 'key-secret' is required for cipher");
-    const uint8_t *passphrase = secret_lookup(secret, &length, errp);
-    if (passphrase == NULL)
+    if (luks_block_unlock(&s->block, secret, "key-secret", errp) < 0)
         return -1;
-    if (!luks_open_backend_supports(&s->algorithms))
-        return error_set(errp, "Unsupported cipher algorithm %s with %s mode",
-                         crypto_cipher_alg_name(s->algorithms.cipher), crypto_cipher_mode_name(s->algorithms.mode));
-    if (luks_master_key_unlock(node->file, 0, &s->header, &s->algorithms, passphrase, length, s->master_key, NULL,
-                               errp) < 0)
-        return -1;
-    s->unlocked = true;
     s->key_secret = memory_strdup(secret);
-    return luks_payload_cipher_init(&s->payload, &s->algorithms, s->master_key, s->header.master_key_bytes, errp);
+    return 0;
 }
 
 /* With a key secret the image has no plain name: qemu shows the json: of its options. */
@@ -98,19 +74,15 @@ static void luks_json_name_set(block_node *node, const char *secret)
  * wanted, and sizes the payload. */
 static int luks_open(block_node *node, option_list *options, int flags, error **errp)
 {
-    uint8_t raw[LUKS_HEADER_SIZE];
     luks_state *s = memory_alloc_zero(sizeof(*s));
     node->state = s;
-    if (luks_runtime_options_check(options, errp) < 0 || format_file_read(node->file, 0, sizeof(raw), raw, errp) < 0)
+    if (luks_runtime_options_check(options, errp) < 0 || luks_block_open(&s->block, node->file, 0, false, errp) < 0)
         goto fail;
-    luks_header_read_data(raw, sizeof(raw), &s->header);
     uint64_t file_length = format_file_length(node->file);
-    if (luks_header_validate(&s->header, file_length, false, &s->algorithms, errp) < 0)
-        goto fail;
     node->encrypted = true;
     if (!(flags & BLOCK_OPEN_NO_IO) && luks_open_unlock(node, options, errp) < 0)
         goto fail;
-    s->payload_offset = (uint64_t)s->header.payload_offset_sectors * LUKS_SECTOR_SIZE;
+    s->payload_offset = (uint64_t)s->block.header.payload_offset_sectors * LUKS_SECTOR_SIZE;
     if (s->payload_offset > file_length) {
         error_set(errp, "Could not refresh total sector count: Input/output error");
         goto fail;
@@ -144,7 +116,7 @@ static int luks_sectors_read(block_node *node, uint64_t start, size_t length, ui
     luks_state *s = node->state;
     if (format_file_read(node->file, s->payload_offset + start, length, buf, errp) < 0)
         return -1;
-    return luks_payload_cipher_run(&s->payload, false, start / LUKS_SECTOR_SIZE, buf, length, errp);
+    return luks_block_payload_run(&s->block, false, start / LUKS_SECTOR_SIZE, buf, length, errp);
 }
 
 /* Reads length bytes at offset, a bounce buffer of aligned sectors at a time. */
@@ -153,7 +125,7 @@ static int luks_read(block_node *node, uint64_t offset, size_t length, uint8_t *
     luks_state *s = node->state;
     uint8_t *bounce = NULL;
     int ret = -1;
-    if (!s->unlocked)
+    if (!s->block.unlocked)
         return luks_locked_error(errp);
     bounce = memory_alloc_zero(LUKS_BOUNCE_BYTES);
     while (length > 0) {
@@ -184,7 +156,7 @@ static int luks_write(block_node *node, uint64_t offset, size_t length, const ui
     uint8_t *bounce = NULL;
     int ret = -1;
     (void)flags;
-    if (!s->unlocked)
+    if (!s->block.unlocked)
         return luks_locked_error(errp);
     bounce = memory_alloc_zero(LUKS_BOUNCE_BYTES);
     while (length > 0) {
@@ -198,7 +170,7 @@ static int luks_write(block_node *node, uint64_t offset, size_t length, const ui
         if (partial && luks_sectors_read(node, start, span, bounce, errp) < 0)
             goto cleanup;
         memcpy(bounce + skip, buf, piece);
-        if (luks_payload_cipher_run(&s->payload, true, start / LUKS_SECTOR_SIZE, bounce, span, errp) < 0 ||
+        if (luks_block_payload_run(&s->block, true, start / LUKS_SECTOR_SIZE, bounce, span, errp) < 0 ||
             format_file_write(node->file, s->payload_offset + start, span, bounce, errp) < 0)
             goto cleanup;
         buf += piece;
@@ -247,42 +219,11 @@ static bool luks_has_zero_init(block_node *node)
     return false;
 }
 
-/* The "slots" list of info. */
-static json_value *luks_info_slots(const luks_header *header)
+/* Amends the key slots of the open image. */
+int luks_amend(block_node *node, const option_list *options, bool force, error **errp)
 {
-    json_value *slots = json_array_new();
-    for (unsigned index = 0; index < LUKS_SLOT_COUNT; index++) {
-        const luks_slot *slot = &header->slots[index];
-        json_value *entry = json_object_new();
-        bool active = slot->active == LUKS_SLOT_ACTIVE;
-        json_object_set_bool(entry, "active", active);
-        if (active) {
-            json_object_set_uint(entry, "iters", slot->iterations);
-            json_object_set_uint(entry, "stripes", slot->stripes);
-        }
-        json_object_set_uint(entry, "key-offset", (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE);
-        json_array_append(slots, entry);
-    }
-    return slots;
-}
-
-/* The format-specific data qemu lists for a LUKS image (the same block qcow2 shows for its LUKS
- * encryption, without "format"). */
-static json_value *luks_info_data(const luks_header *header, const luks_algorithms *algorithms, bool detached)
-{
-    json_value *data = json_object_new();
-    json_object_set_string(data, "cipher-alg", crypto_cipher_alg_name(algorithms->cipher));
-    json_object_set_string(data, "cipher-mode", crypto_cipher_mode_name(algorithms->mode));
-    json_object_set_string(data, "ivgen-alg", crypto_ivgen_alg_name(algorithms->ivgen));
-    if (algorithms->ivgen == CRYPTO_IVGEN_ESSIV)
-        json_object_set_string(data, "ivgen-hash-alg", crypto_hash_alg_name(algorithms->ivgen_hash));
-    json_object_set_string(data, "hash-alg", crypto_hash_alg_name(algorithms->hash));
-    json_object_set_bool(data, "detached-header", detached);
-    json_object_set_uint(data, "payload-offset", (uint64_t)header->payload_offset_sectors * LUKS_SECTOR_SIZE);
-    json_object_set_uint(data, "master-key-iters", header->master_key_iterations);
-    json_object_set_string(data, "uuid", header->uuid);
-    json_object_set(data, "slots", luks_info_slots(header));
-    return data;
+    luks_state *s = node->state;
+    return luks_block_amend(&s->block, options, "", force, errp);
 }
 
 static int luks_info_fill(block_node *node, image_info *info, error **errp)
@@ -290,7 +231,7 @@ static int luks_info_fill(block_node *node, image_info *info, error **errp)
     luks_state *s = node->state;
     (void)errp;
     info->encrypted = true;
-    info->format_specific_data = luks_info_data(&s->header, &s->algorithms, false);
+    info->format_specific_data = luks_block_info_data(&s->block, false, false);
     return 0;
 }
 

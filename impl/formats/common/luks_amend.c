@@ -1,23 +1,14 @@
-/* luks_amend.c — amending a LUKS image's key slots: adding a passphrase to a free (or given) slot and
+/* luks_amend.c — amending the key slots of a LUKS block (the luks driver's and qcow2's): adding a passphrase to a free (or given) slot and
  * erasing slots by index or by the passphrase they hold, with qemu's checks in its order and wording
  * (spec/luks.md §Amend). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "luks.h"
-#include "../common/format_io.h"
+#include "luks_block.h"
+#include "format_io.h"
 #include "../../block/secret.h"
 #include "../../crypto/crypto_afsplit.h"
-
-/* qemu's luks amend options, in its order. */
-const option_desc luks_amend_options[] = {
-    {"state", OPTION_TYPE_STRING, "Select new state of affected keyslots (active/inactive)", NULL},
-    {"keyslot", OPTION_TYPE_NUMBER, "Select a single keyslot to modify explicitly", NULL},
-    {"old-secret", OPTION_TYPE_STRING, "Select all keyslots that match this password", NULL},
-    {"new-secret", OPTION_TYPE_STRING, "New secret to set in the matching keyslots. Empty string to erase", NULL},
-    {"iter-time", OPTION_TYPE_NUMBER, "Time to spend in PBKDF in milliseconds", NULL},
-    {NULL, 0, NULL, NULL},
-};
 
 #define LUKS_AMEND_DEFAULT_ITER_TIME_MS 2000u
 
@@ -32,24 +23,35 @@ typedef struct luks_amend_request {
     bool force;
 } luks_amend_request;
 
-static int luks_amend_request_parse(const option_list *options, bool force, luks_amend_request *request,
-                                    error **errp)
+/* The value of option prefix + name, or NULL. */
+static const char *luks_amend_option(const option_list *options, const char *prefix, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s%s", prefix, name);
+    return option_list_get(options, key);
+}
+
+/* Reads the request; qemu names the options without their prefix in its errors. */
+static int luks_amend_request_parse(const option_list *options, const char *prefix, bool force,
+                                    luks_amend_request *request, error **errp)
 {
     memset(request, 0, sizeof(*request));
     request->force = force;
-    const char *state = option_list_get(options, "state");
+    const char *state = luks_amend_option(options, prefix, "state");
     if (state == NULL)
         return error_set(errp, "Parameter 'state' is missing");
     if (strcmp(state, "active") != 0 && strcmp(state, "inactive") != 0)
         return error_set(errp, "Parameter 'state' does not accept value '%s'", state);
     request->activate = strcmp(state, "active") == 0;
-    request->has_keyslot = option_list_get(options, "keyslot") != NULL;
-    if (option_list_get_number(options, "keyslot", 0, &request->keyslot, errp) < 0 ||
-        option_list_get_number(options, "iter-time", LUKS_AMEND_DEFAULT_ITER_TIME_MS, &request->iter_time_ms, errp) <
-            0)
+    const char *keyslot = luks_amend_option(options, prefix, "keyslot");
+    const char *iter_time = luks_amend_option(options, prefix, "iter-time");
+    request->has_keyslot = keyslot != NULL;
+    request->iter_time_ms = LUKS_AMEND_DEFAULT_ITER_TIME_MS;
+    if ((keyslot && option_value_parse_number("keyslot", keyslot, &request->keyslot, errp) < 0) ||
+        (iter_time && option_value_parse_number("iter-time", iter_time, &request->iter_time_ms, errp) < 0))
         return -1;
-    request->old_secret = option_list_get(options, "old-secret");
-    request->new_secret = option_list_get(options, "new-secret");
+    request->old_secret = luks_amend_option(options, prefix, "old-secret");
+    request->new_secret = luks_amend_option(options, prefix, "new-secret");
     return 0;
 }
 
@@ -63,9 +65,8 @@ static int luks_amend_keyslot_check(const luks_amend_request *request, error **e
 }
 
 /* Adds the new secret to the given slot or the first free one. */
-static int luks_amend_activate(block_node *node, const luks_amend_request *request, error **errp)
+static int luks_amend_activate(luks_block *s, const luks_amend_request *request, error **errp)
 {
-    luks_state *s = node->state;
     unsigned index = LUKS_SLOT_COUNT;
     size_t length = 0;
 
@@ -89,10 +90,10 @@ static int luks_amend_activate(block_node *node, const luks_amend_request *reque
     const uint8_t *passphrase = secret_lookup(request->new_secret, &length, errp);
     if (passphrase == NULL)
         return -1;
-    if (luks_slot_store(node->file, &s->header, &s->algorithms, index, s->master_key, passphrase, length,
+    if (luks_slot_store(s->file, s->header_offset, &s->header, &s->algorithms, index, s->master_key, passphrase, length,
                         request->iter_time_ms, errp) < 0)
         return -1;
-    return luks_header_store(node, errp);
+    return luks_block_header_store(s, errp);
 }
 
 /* The active slots, counted. */
@@ -105,10 +106,9 @@ static unsigned luks_active_slot_count(const luks_header *header)
 }
 
 /* Marks in matches the active slots the old secret opens; returns how many, or -1 with *errp set. */
-static int luks_amend_matching_slots(block_node *node, const char *old_secret, bool matches[LUKS_SLOT_COUNT],
+static int luks_amend_matching_slots(luks_block *s, const char *old_secret, bool matches[LUKS_SLOT_COUNT],
                                      error **errp)
 {
-    luks_state *s = node->state;
     uint8_t candidate[LUKS_MAX_KEY_BYTES];
     size_t length = 0;
     int count = 0;
@@ -119,7 +119,7 @@ static int luks_amend_matching_slots(block_node *node, const char *old_secret, b
         matches[index] = false;
         if (s->header.slots[index].active != LUKS_SLOT_ACTIVE)
             continue;
-        if (luks_slot_open(node->file, 0, &s->header, &s->algorithms, index, passphrase, length, candidate,
+        if (luks_slot_open(s->file, s->header_offset, &s->header, &s->algorithms, index, passphrase, length, candidate,
                            &matches[index], errp) < 0)
             return -1;
         count += matches[index];
@@ -129,19 +129,17 @@ static int luks_amend_matching_slots(block_node *node, const char *old_secret, b
 }
 
 /* Erases the chosen slots and writes the header. */
-static int luks_amend_erase_slots(block_node *node, const bool chosen[LUKS_SLOT_COUNT], error **errp)
+static int luks_amend_erase_slots(luks_block *s, const bool chosen[LUKS_SLOT_COUNT], error **errp)
 {
-    luks_state *s = node->state;
     for (unsigned index = 0; index < LUKS_SLOT_COUNT; index++)
-        if (chosen[index] && luks_slot_erase(node->file, &s->header, index, errp) < 0)
+        if (chosen[index] && luks_slot_erase(s->file, s->header_offset, &s->header, index, errp) < 0)
             return -1;
-    return luks_header_store(node, errp);
+    return luks_block_header_store(s, errp);
 }
 
 /* Erases the given slot, or every slot the old secret opens. */
-static int luks_amend_erase(block_node *node, const luks_amend_request *request, error **errp)
+static int luks_amend_erase(luks_block *s, const luks_amend_request *request, error **errp)
 {
-    luks_state *s = node->state;
     bool matches[LUKS_SLOT_COUNT] = {false};
 
     if (request->new_secret != NULL)
@@ -156,7 +154,7 @@ static int luks_amend_erase(block_node *node, const luks_amend_request *request,
         if (s->header.slots[index].active != LUKS_SLOT_ACTIVE)
             return error_set(errp, "Given keyslot %u is already erased (inactive) ", index);
         if (request->old_secret != NULL) {
-            if (luks_amend_matching_slots(node, request->old_secret, matches, errp) < 0)
+            if (luks_amend_matching_slots(s, request->old_secret, matches, errp) < 0)
                 return -1;
             if (!matches[index])
                 return error_set(errp, "Given keyslot %u doesn't contain the given old password for erase operation",
@@ -167,9 +165,9 @@ static int luks_amend_erase(block_node *node, const luks_amend_request *request,
                                    "the image irreversibly - refusing operation", index);
         memset(matches, 0, sizeof(matches));
         matches[index] = true;
-        return luks_amend_erase_slots(node, matches, errp);
+        return luks_amend_erase_slots(s, matches, errp);
     }
-    int count = luks_amend_matching_slots(node, request->old_secret, matches, errp);
+    int count = luks_amend_matching_slots(s, request->old_secret, matches, errp);
     if (count < 0)
         return -1;
     if (count == 0)
@@ -177,21 +175,13 @@ static int luks_amend_erase(block_node *node, const luks_amend_request *request,
     if (!request->force && (unsigned)count == luks_active_slot_count(&s->header))
         return error_set(errp, "All the active keyslots match the (old) password that was given and erasing them "
                                "will erase all the data in the image irreversibly - refusing operation");
-    return luks_amend_erase_slots(node, matches, errp);
+    return luks_amend_erase_slots(s, matches, errp);
 }
 
-int luks_amend(block_node *node, const option_list *options, bool force, error **errp)
+int luks_block_amend(luks_block *block, const option_list *options, const char *prefix, bool force, error **errp)
 {
     luks_amend_request request;
-    if (luks_amend_request_parse(options, force, &request, errp) < 0)
+    if (luks_amend_request_parse(options, prefix, force, &request, errp) < 0)
         return -1;
-    return request.activate ? luks_amend_activate(node, &request, errp) : luks_amend_erase(node, &request, errp);
-}
-
-int luks_header_store(block_node *node, error **errp)
-{
-    luks_state *s = node->state;
-    uint8_t raw[LUKS_HEADER_SIZE];
-    luks_header_write_data(&s->header, raw);
-    return format_file_write(node->file, 0, sizeof(raw), raw, errp);
+    return request.activate ? luks_amend_activate(block, &request, errp) : luks_amend_erase(block, &request, errp);
 }

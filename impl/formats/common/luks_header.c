@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "luks.h"
+#include "luks_block.h"
 #include "../../util/endian.h"
 
 static const uint8_t luks_magic[LUKS_MAGIC_SIZE] = {'L', 'U', 'K', 'S', 0xba, 0xbe};

@@ -6,8 +6,8 @@
 
 #include <openssl/rand.h>
 
-#include "luks.h"
-#include "../common/format_io.h"
+#include "luks_block.h"
+#include "format_io.h"
 #include "../../crypto/crypto_afsplit.h"
 #include "../../crypto/crypto_pbkdf2.h"
 #include "../../util/memory.h"
@@ -62,8 +62,8 @@ static size_t luks_slot_material_bytes(uint32_t key_bytes)
 }
 
 int luks_slot_open(block_node *file, uint64_t header_offset, const luks_header *header,
-                         const luks_algorithms *algorithms, unsigned index, const uint8_t *passphrase,
-                         size_t passphrase_length, uint8_t *candidate, bool *opened, error **errp)
+                   const luks_algorithms *algorithms, unsigned index, const uint8_t *passphrase,
+                   size_t passphrase_length, uint8_t *candidate, bool *opened, error **errp)
 {
     const luks_slot *slot = &header->slots[index];
     size_t key_bytes = header->master_key_bytes;
@@ -138,7 +138,7 @@ uint64_t luks_iterations_for(crypto_hash_alg hash, size_t key_bytes, uint64_t it
     return iterations < LUKS_MIN_ITERATIONS ? LUKS_MIN_ITERATIONS : iterations;
 }
 
-int luks_slot_store(block_node *file, luks_header *header, const luks_algorithms *algorithms, unsigned index,
+int luks_slot_store(block_node *file, uint64_t header_offset, luks_header *header, const luks_algorithms *algorithms, unsigned index,
                     const uint8_t *master_key, const uint8_t *passphrase, size_t passphrase_length,
                     uint64_t iter_time_ms, error **errp)
 {
@@ -164,7 +164,7 @@ int luks_slot_store(block_node *file, luks_header *header, const luks_algorithms
         luks_payload_cipher_init(&slot_cipher, algorithms, slot_key, key_bytes, errp) < 0 ||
         luks_payload_cipher_run(&slot_cipher, true, 0, material, material_bytes, errp) < 0)
         goto cleanup;
-    uint64_t offset = (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE;
+    uint64_t offset = header_offset + (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE;
     if (format_file_write(file, offset, material_bytes, material, errp) < 0)
         goto cleanup;
     slot->active = LUKS_SLOT_ACTIVE;
@@ -178,7 +178,7 @@ cleanup:
     return ret;
 }
 
-int luks_slot_erase(block_node *file, luks_header *header, unsigned index, error **errp)
+int luks_slot_erase(block_node *file, uint64_t header_offset, luks_header *header, unsigned index, error **errp)
 {
     luks_slot *slot = &header->slots[index];
     size_t material_bytes = luks_slot_material_bytes(header->master_key_bytes);
@@ -189,8 +189,8 @@ int luks_slot_erase(block_node *file, luks_header *header, unsigned index, error
         error_set(errp, "Unable to read random bytes");
         goto cleanup;
     }
-    if (format_file_write(file, (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE, material_bytes, garbage,
-                          errp) < 0)
+    if (format_file_write(file, header_offset + (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE,
+                          material_bytes, garbage, errp) < 0)
         goto cleanup;
     slot->active = LUKS_SLOT_INACTIVE;
     slot->iterations = 0;
