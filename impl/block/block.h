@@ -331,6 +331,9 @@ block_node *block_node_new(const block_driver *driver, const char *filename);
  * "json:" and the compact JSON of options (a format's own keys, in qemu's order) followed by
  * "file": {driver, filename} of its protocol child. Takes ownership of options. */
 void block_node_json_name_set(block_node *node, json_value *options);
+/* Names node "json:" of one option (key: value, as a secret id) and its driver and file, the name
+ * qemu shows for an image opened with an option that changes how it reads. */
+void block_node_json_name_set_option(block_node *node, const char *key, const char *value);
 /* Adds a named child that info lists (the node keeps ownership). */
 void block_node_add_child(block_node *node, const char *name, block_node *child);
 

@@ -78,6 +78,14 @@ void block_node_json_name_set(block_node *node, json_value *options)
     json_free(options);
 }
 
+void block_node_json_name_set_option(block_node *node, const char *key, const char *value)
+{
+    json_value *root = json_object_new();
+    json_object_set_string(root, key, value);
+    json_object_set_string(root, "driver", node->driver->format_name);
+    block_node_json_name_set(node, root);
+}
+
 void block_node_add_child(block_node *node, const char *name, block_node *child)
 {
     if (node->child_count < BLOCK_NODE_CHILDREN_MAX) {

@@ -260,6 +260,14 @@ int option_list_validate(const option_list *opts, const option_desc_list *descs,
     return 0;
 }
 
+/* Appends " name=value" with the value's commas doubled, as qemu prints an option back. */
+static void option_value_format_escaped(string_buffer *sb, const char *separator, const char *name, const char *value)
+{
+    string_buffer_printf(sb, "%s%s=", separator, name);
+    for (const char *c = value; *c; c++)
+        string_buffer_printf(sb, *c == ',' ? ",," : "%c", *c);
+}
+
 char *option_list_format(const option_list *opts, const option_desc_list *descs)
 {
     string_buffer sb = {0};
@@ -278,7 +286,7 @@ char *option_list_format(const option_list *opts, const option_desc_list *descs)
         else if (set && d->type == OPTION_TYPE_NUMBER && option_value_parse_number(d->name, value, &n, NULL) == 0)
             string_buffer_printf(&sb, "%s%s=%llu", separator, d->name, (unsigned long long)n);
         else
-            string_buffer_printf(&sb, "%s%s=%s", separator, d->name, value);
+            option_value_format_escaped(&sb, separator, d->name, value);
         separator = " ";
     }
     return string_buffer_take(&sb);

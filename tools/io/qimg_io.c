@@ -1,7 +1,7 @@
 /* qimg_io.c — a small qemu-io-like tool over the qimg block layer for tests: reads, writes, zero
  * writes and discards at byte offsets, with pattern checks (spec/architecture.md §Tests).
  *
- * usage: qimg-io [-f FMT] [-c 'COMMAND'] ... FILE
+ * usage: qimg-io [-f FMT] [--object secret,...] [--image-opts] [-c 'COMMAND'] ... FILE
  *   write -P BYTE OFFSET LENGTH   write LENGTH bytes of BYTE
  *   write -z OFFSET LENGTH        zero write (may unmap)
  *   read -P BYTE OFFSET LENGTH    read and verify every byte is BYTE (exit 1 otherwise)
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../impl/block/open.h"
+#include "../../impl/block/secret.h"
 #include "../../impl/util/memory.h"
 #include "../../impl/util/size.h"
 
@@ -107,20 +108,31 @@ int main(int argc, char **argv)
 {
     const char *format = NULL, *commands[IO_COMMANDS_MAX];
     int command_count = 0, i;
+    bool image_opts = false;
+    error *err = NULL;
     for (i = 1; i < argc - 1; i++) {
         if (strcmp(argv[i], "-f") == 0 && i + 1 < argc - 1)
             format = argv[++i];
+        else if (strcmp(argv[i], "--image-opts") == 0)
+            image_opts = true;
+        else if (strcmp(argv[i], "--object") == 0 && i + 1 < argc - 1) {
+            if (secret_object_add(argv[++i], &err) < 0) {
+                fprintf(stderr, "qimg-io: %s\n", error_message(err));
+                error_free(err);
+                return 1;
+            }
+        }
         else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc - 1 && command_count < IO_COMMANDS_MAX)
             commands[command_count++] = argv[++i];
         else
             break;
     }
     if (i != argc - 1) {
-        fprintf(stderr, "usage: qimg-io [-f FMT] [-c 'COMMAND'] ... FILE\n");
+        fprintf(stderr, "usage: qimg-io [-f FMT] [--object secret,...] [--image-opts] [-c 'COMMAND'] ... FILE\n");
         return 2;
     }
-    block_open_request request = {.filename = argv[argc - 1], .format = format, .flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_UNMAP};
-    error *err = NULL;
+    block_open_request request = {.filename = argv[argc - 1], .format = format, .image_opts = image_opts,
+                                  .flags = BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_UNMAP};
     block_node *node = block_image_open(&request, &err);
     if (node == NULL) {
         fprintf(stderr, "qimg-io: can't open %s: %s\n", argv[argc - 1], error_message(err));

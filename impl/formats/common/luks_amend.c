@@ -119,7 +119,7 @@ static int luks_amend_matching_slots(luks_block *s, const char *old_secret, bool
         matches[index] = false;
         if (s->header.slots[index].active != LUKS_SLOT_ACTIVE)
             continue;
-        if (luks_slot_open(s->file, s->header_offset, &s->header, &s->algorithms, index, passphrase, length, candidate,
+        if (luks_slot_open(s, index, passphrase, length, candidate,
                            &matches[index], errp) < 0)
             return -1;
         count += matches[index];

@@ -193,13 +193,23 @@ int luks_block_format(luks_block *block, block_node *file, uint64_t header_offse
     return 0;
 }
 
-int luks_block_open(luks_block *block, block_node *file, uint64_t header_offset, bool detached, error **errp)
+int luks_block_area_check(const luks_block *block, uint64_t offset, uint64_t length, error **errp)
+{
+    if (block->area_length != 0 && (offset > block->area_length || length > block->area_length - offset))
+        return error_set(errp, "Request for data outside of extension header");
+    return 0;
+}
+
+int luks_block_open(luks_block *block, block_node *file, uint64_t header_offset, uint64_t area_length, bool detached,
+                    error **errp)
 {
     uint8_t raw[LUKS_HEADER_SIZE];
     memset(block, 0, sizeof(*block));
     block->file = file;
     block->header_offset = header_offset;
-    if (format_file_read(file, header_offset, sizeof(raw), raw, errp) < 0)
+    block->area_length = area_length;
+    if (luks_block_area_check(block, 0, sizeof(raw), errp) < 0 ||
+        format_file_read(file, header_offset, sizeof(raw), raw, errp) < 0)
         return -1;
     luks_header_read_data(raw, sizeof(raw), &block->header);
     return luks_header_validate(&block->header, format_file_length(file), detached, &block->algorithms, errp);
@@ -217,8 +227,7 @@ int luks_block_unlock(luks_block *block, const char *secret_id, const char *miss
         return error_set(errp, "Unsupported cipher algorithm %s with %s mode",
                          crypto_cipher_alg_name(block->algorithms.cipher),
                          crypto_cipher_mode_name(block->algorithms.mode));
-    if (luks_master_key_unlock(block->file, block->header_offset, &block->header, &block->algorithms, passphrase,
-                               length, block->master_key, NULL, errp) < 0)
+    if (luks_master_key_unlock(block, passphrase, length, NULL, errp) < 0)
         return -1;
     block->unlocked = true;
     return luks_payload_cipher_init(&block->payload, &block->algorithms, block->master_key,

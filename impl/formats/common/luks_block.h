@@ -116,20 +116,6 @@ int luks_payload_cipher_run(luks_payload_cipher *payload, bool encrypt, uint64_t
 
 void luks_payload_cipher_clear(luks_payload_cipher *payload);
 
-/* Recovers the master key from the first active slot the passphrase opens; writes it to
- * master_key (header->master_key_bytes bytes). Returns 0, or -1 with *errp set ("Invalid password,
- * cannot unlock any keyslot" when none opens). */
-int luks_master_key_unlock(block_node *file, uint64_t header_offset, const luks_header *header,
-                           const luks_algorithms *algorithms, const uint8_t *passphrase, size_t passphrase_length,
-                           uint8_t *master_key, int *slot_found, error **errp);
-
-/* Tries slot index (active): derives its key from the passphrase, decrypts and merges its material
- * into candidate (master_key_bytes bytes) and compares the digest with the header's; sets *opened.
- * Returns 0, or -1 with *errp set on an error other than a wrong passphrase. */
-int luks_slot_open(block_node *file, uint64_t header_offset, const luks_header *header,
-                   const luks_algorithms *algorithms, unsigned index, const uint8_t *passphrase,
-                   size_t passphrase_length, uint8_t *candidate, bool *opened, error **errp);
-
 /* Erases slot index of header (at header_offset of file): random bytes over its key material, then
  * the slot marked inactive with no iterations and no salt (the header itself is the caller's to
  * write). */
@@ -180,6 +166,7 @@ uint64_t luks_header_area_bytes(const luks_algorithms *algorithms);
 typedef struct luks_block {
     block_node *file;              /* borrowed */
     uint64_t header_offset;
+    uint64_t area_length;          /* bytes from header_offset the block may read (0: the whole file) */
     luks_header header;
     luks_algorithms algorithms;
     uint8_t master_key[LUKS_MAX_KEY_BYTES];
@@ -194,8 +181,13 @@ int luks_block_format(luks_block *block, block_node *file, uint64_t header_offse
                       const uint8_t *passphrase, size_t passphrase_length, error **errp);
 
 /* Reads and checks the header at header_offset of file as qemu's open does (detached: a header
- * with no payload after it). Returns 0, or -1 with *errp set. */
-int luks_block_open(luks_block *block, block_node *file, uint64_t header_offset, bool detached, error **errp);
+ * with no payload after it); area_length (0: unbounded) bounds what the block may read, as qcow2's
+ * FDE extension does. Returns 0, or -1 with *errp set. */
+int luks_block_open(luks_block *block, block_node *file, uint64_t header_offset, uint64_t area_length, bool detached,
+                    error **errp);
+
+/* Fails in qemu's words when [offset, offset+length) of the block lies past its area. */
+int luks_block_area_check(const luks_block *block, uint64_t offset, uint64_t length, error **errp);
 
 /* Unlocks the opened block with the secret secret_id (missing_key names the option qemu asks for
  * when it is NULL) and keys the payload cipher. Returns 0, or -1 with *errp set. */
@@ -216,6 +208,17 @@ json_value *luks_block_info_data(const luks_block *block, bool detached, bool wi
 /* Amends the key slots of the unlocked block as qemu-img amend does, options looked up as prefix +
  * name. Returns 0, or -1 with *errp set in qemu's words. */
 int luks_block_amend(luks_block *block, const option_list *options, const char *prefix, bool force, error **errp);
+
+/* Recovers the master key into block->master_key from the first active slot the passphrase opens.
+ * Returns 0, or -1 with *errp set ("Invalid password, cannot unlock any keyslot" when none opens). */
+int luks_master_key_unlock(luks_block *block, const uint8_t *passphrase, size_t passphrase_length, int *slot_found,
+                           error **errp);
+
+/* Tries slot index (active) of block: derives its key from the passphrase, decrypts and merges its
+ * material into candidate (master_key_bytes bytes) and compares the digest with the header's; sets
+ * *opened. Returns 0, or -1 with *errp set on an error other than a wrong passphrase. */
+int luks_slot_open(const luks_block *block, unsigned index, const uint8_t *passphrase, size_t passphrase_length,
+                   uint8_t *candidate, bool *opened, error **errp);
 
 /* Forgets the key (wiped) and the cipher. */
 void luks_block_clear(luks_block *block);

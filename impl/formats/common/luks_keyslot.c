@@ -61,10 +61,11 @@ static size_t luks_slot_material_bytes(uint32_t key_bytes)
     return (bytes + LUKS_SECTOR_SIZE - 1) / LUKS_SECTOR_SIZE * LUKS_SECTOR_SIZE;
 }
 
-int luks_slot_open(block_node *file, uint64_t header_offset, const luks_header *header,
-                   const luks_algorithms *algorithms, unsigned index, const uint8_t *passphrase,
-                   size_t passphrase_length, uint8_t *candidate, bool *opened, error **errp)
+int luks_slot_open(const luks_block *block, unsigned index, const uint8_t *passphrase, size_t passphrase_length,
+                   uint8_t *candidate, bool *opened, error **errp)
 {
+    const luks_header *header = &block->header;
+    const luks_algorithms *algorithms = &block->algorithms;
     const luks_slot *slot = &header->slots[index];
     size_t key_bytes = header->master_key_bytes;
     size_t material_bytes = luks_slot_material_bytes(header->master_key_bytes);
@@ -78,9 +79,10 @@ int luks_slot_open(block_node *file, uint64_t header_offset, const luks_header *
     if (crypto_pbkdf2_derive(algorithms->hash, passphrase, passphrase_length, slot->salt, LUKS_SALT_SIZE,
                              slot->iterations, slot_key, key_bytes, errp) < 0)
         goto cleanup;
-    uint64_t offset = header_offset + (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE;
-    if (format_file_read(file, offset, material_bytes, material, errp) < 0) /* past the end reads zeroes */
-        goto cleanup;
+    uint64_t offset = (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE;
+    if (luks_block_area_check(block, offset, material_bytes, errp) < 0 ||
+        format_file_read(block->file, block->header_offset + offset, material_bytes, material, errp) < 0)
+        goto cleanup; /* past the file's end reads zeroes */
     if (luks_payload_cipher_init(&slot_cipher, algorithms, slot_key, key_bytes, errp) < 0 ||
         luks_payload_cipher_run(&slot_cipher, false, 0, material, material_bytes, errp) < 0 ||
         crypto_afsplit_merge(algorithms->hash, key_bytes, LUKS_STRIPES, material, candidate, errp) < 0 ||
@@ -97,16 +99,16 @@ cleanup:
     return ret;
 }
 
-int luks_master_key_unlock(block_node *file, uint64_t header_offset, const luks_header *header,
-                           const luks_algorithms *algorithms, const uint8_t *passphrase, size_t passphrase_length,
-                           uint8_t *master_key, int *slot_found, error **errp)
+int luks_master_key_unlock(luks_block *block, const uint8_t *passphrase, size_t passphrase_length, int *slot_found,
+                           error **errp)
 {
+    const luks_header *header = &block->header;
+    uint8_t *master_key = block->master_key;
     for (unsigned index = 0; index < LUKS_SLOT_COUNT; index++) {
         bool opened = false;
         if (header->slots[index].active != LUKS_SLOT_ACTIVE)
             continue;
-        if (luks_slot_open(file, header_offset, header, algorithms, index, passphrase, passphrase_length, master_key,
-                          &opened, errp) < 0)
+        if (luks_slot_open(block, index, passphrase, passphrase_length, master_key, &opened, errp) < 0)
             return -1;
         if (opened) {
             if (slot_found)

@@ -61,22 +61,13 @@ static int luks_open_unlock(block_node *node, option_list *options, error **errp
     return 0;
 }
 
-/* With a key secret the image has no plain name: qemu shows the json: of its options. */
-static void luks_json_name_set(block_node *node, const char *secret)
-{
-    json_value *root = json_object_new();
-    json_object_set_string(root, "key-secret", secret);
-    json_object_set_string(root, "driver", "luks");
-    block_node_json_name_set(node, root);
-}
-
 /* Opens node (node->file is open): validates the header, unlocks the key unless only metadata is
  * wanted, and sizes the payload. */
 static int luks_open(block_node *node, option_list *options, int flags, error **errp)
 {
     luks_state *s = memory_alloc_zero(sizeof(*s));
     node->state = s;
-    if (luks_runtime_options_check(options, errp) < 0 || luks_block_open(&s->block, node->file, 0, false, errp) < 0)
+    if (luks_runtime_options_check(options, errp) < 0 || luks_block_open(&s->block, node->file, 0, 0, false, errp) < 0)
         goto fail;
     uint64_t file_length = format_file_length(node->file);
     node->encrypted = true;
@@ -92,7 +83,7 @@ static int luks_open(block_node *node, option_list *options, int flags, error **
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
     const char *secret = options ? option_list_get(options, "key-secret") : NULL;
     if (secret)
-        luks_json_name_set(node, secret);
+        block_node_json_name_set_option(node, "key-secret", secret);
     return 0;
 fail:
     luks_state_free(node);

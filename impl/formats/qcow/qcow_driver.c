@@ -114,15 +114,6 @@ static int qcow_backing_name_load(block_node *node, const qcow_header *header, e
     return 0;
 }
 
-/* With a key secret the image has no plain name: qemu shows the json: of its options. */
-static void qcow_json_name_set(block_node *node, const char *secret)
-{
-    json_value *root = json_object_new();
-    json_object_set_string(root, "encrypt.key-secret", secret);
-    json_object_set_string(root, "driver", "qcow");
-    block_node_json_name_set(node, root);
-}
-
 /* Refuses runtime options qemu's qcow driver does not know. */
 static int qcow_runtime_options_check(option_list *options, error **errp)
 {
@@ -182,7 +173,7 @@ static int qcow_open(block_node *node, option_list *options, int flags, error **
         goto fail;
     const char *secret = options ? option_list_get(options, "encrypt.key-secret") : NULL;
     if (secret)
-        qcow_json_name_set(node, secret);
+        block_node_json_name_set_option(node, "encrypt.key-secret", secret);
     s->writable = (flags & BLOCK_OPEN_READ_WRITE) != 0;
     node->read_only = !s->writable;
     return 0;

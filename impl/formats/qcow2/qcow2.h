@@ -10,6 +10,7 @@
 #include "../../block/block.h"
 #include "../common/format_cache.h"
 #include "../common/format_io.h"
+#include "../common/luks_block.h"
 
 /* The one symbol the block registry uses. */
 extern const block_driver block_driver_qcow2;
@@ -53,6 +54,27 @@ extern const block_driver block_driver_qcow2;
 #define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
 #define QCOW2_EXT_FEATURE_TABLE 0x6803f857u
 #define QCOW2_EXT_CRYPTO_HEADER 0x0537be77u
+
+/* crypt_method values and the encryption sector (spec/qcow2.md §Encryption) */
+#define QCOW2_CRYPT_NONE 0u
+#define QCOW2_CRYPT_AES 1u
+#define QCOW2_CRYPT_LUKS 2u
+#define QCOW2_CRYPT_SECTOR 512u
+
+/* The open image's encryption: the legacy AES key, or the LUKS block. */
+typedef struct qcow2_crypt {
+    bool unlocked;             /* the key is known: data can be read and written */
+    uint8_t aes_key[16];
+    bool has_luks;
+    luks_block luks;
+} qcow2_crypt;
+
+/* The encryption a create asks for. */
+typedef struct qcow2_crypt_create_params {
+    uint32_t method;           /* QCOW2_CRYPT_* */
+    const char *key_secret;
+    luks_create_request luks;
+} qcow2_crypt_create_params;
 #define QCOW2_EXT_BITMAPS 0x23852875u
 #define QCOW2_EXT_DATA_FILE 0x44415441u
 
@@ -179,6 +201,7 @@ typedef struct qcow2_state {
     uint64_t bitmap_directory_offset;
     uint64_t crypto_header_offset;
     uint64_t crypto_header_length;
+    qcow2_crypt *crypt;        /* NULL without encryption (or before it is opened) */
 
     block_node *data_node;     /* where guest data lives: node->file or the external data file */
     bool data_node_owned;
@@ -363,5 +386,31 @@ int qcow2_bitmap_merge_bits(block_node *node, const char *name, const uint8_t *b
 /* ---- open (qcow2_driver.c) ---- */
 int qcow2_open(block_node *node, option_list *options, int flags, error **errp);
 void qcow2_close(block_node *node);
+
+/* ---- encryption (qcow2_crypt.c) ---- */
+/* Checks the encrypt.* runtime options against the header's method, in qemu's words. */
+int qcow2_crypt_options_check(const qcow2_state *s, const option_list *options, error **errp);
+/* Checks the FDE extension's offset as qemu reads it. */
+int qcow2_crypt_extension_check(const qcow2_state *s, error **errp);
+/* Opens the header's encryption (after the extensions are read): the key from encrypt.key-secret
+ * unless flags ask for metadata only. Returns 0, or -1 with *errp set. */
+int qcow2_crypt_open(block_node *node, const option_list *options, int flags, error **errp);
+void qcow2_crypt_close(qcow2_state *s);
+/* Encrypts or decrypts length bytes (whole sectors) stored at host_offset for guest_offset. */
+int qcow2_crypt_run(block_node *node, bool encrypt, uint64_t host_offset, uint64_t guest_offset, uint8_t *buf,
+                    size_t length, error **errp);
+/* Reads and decrypts length bytes of guest data stored at host_offset (any alignment). */
+int qcow2_crypt_read(block_node *node, uint64_t host_offset, uint64_t guest_offset, size_t length, uint8_t *buf,
+                     error **errp);
+/* The "encrypt" object of info. */
+json_value *qcow2_crypt_info(const qcow2_state *s);
+/* Reads the encryption a create's options ask for, refusing what qemu refuses, in its words. */
+int qcow2_crypt_create_params_parse(const option_list *options, qcow2_crypt_create_params *out, error **errp);
+/* Sets up the encryption of a newly made image (qemu's qcow2_set_up_encryption). */
+int qcow2_crypt_create(block_node *node, const qcow2_crypt_create_params *params, error **errp);
+/* The bytes of whole clusters a LUKS header of the options takes (0 without LUKS). */
+int qcow2_crypt_measure(const option_list *options, uint64_t cluster_size, uint64_t *header_bytes, error **errp);
+/* Amends the encrypt.* key-slot options of an open, unlocked LUKS-encrypted image. */
+int qcow2_crypt_amend(block_node *node, const option_list *options, bool force, error **errp);
 
 #endif

@@ -650,7 +650,7 @@ done:
 int qcow2_amend(block_node *node, const option_list *options, bool force, error **errp)
 {
     qcow2_state *s = node->state;
-    (void)force;
+    bool encryption_update = false;
     int old_version = s->version, new_version = s->version;
     uint64_t new_size = 0;
     const char *backing_file = NULL, *backing_format = NULL, *data_file = NULL;
@@ -676,7 +676,11 @@ int qcow2_amend(block_node *node, const option_list *options, bool force, error 
         } else if (strcmp(desc->name, "backing_fmt") == 0) {
             backing_format = value;
         } else if (strncmp(desc->name, "encrypt.", 8) == 0) {
-            return error_set(errp, "Can't amend encryption options - encryption not present");
+            if (s->crypt == NULL || (s->crypt_method == QCOW2_CRYPT_LUKS && !s->crypt->unlocked))
+                return error_set(errp, "Can't amend encryption options - encryption not present");
+            if (s->crypt_method != QCOW2_CRYPT_LUKS)
+                return error_set(errp, "Only LUKS encryption options can be amended");
+            encryption_update = true;
         } else if (strcmp(desc->name, "lazy_refcounts") == 0) {
             if (option_value_parse_bool("lazy_refcounts", value, &lazy, errp) < 0)
                 return -1;
@@ -696,6 +700,8 @@ int qcow2_amend(block_node *node, const option_list *options, bool force, error 
                 return error_set(errp, "data-file-raw cannot be set on existing images");
         }
     }
+    if (encryption_update && qcow2_crypt_amend(node, options, force, errp) < 0)
+        return -1;
     if (new_version > old_version && s->nb_snapshots) {
         qcow2_snapshot *table;
         size_t count;

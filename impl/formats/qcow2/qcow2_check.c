@@ -27,7 +27,7 @@ typedef struct qcow2_refcount_map {
 static void qcow2_map_add(const qcow2_state *s, qcow2_refcount_map *map, check_result *result, uint64_t offset,
                           uint64_t size)
 {
-    if (size == 0)
+    if ((int64_t)size <= 0) /* qemu's sizes are signed: a "negative" one counts nothing */
         return;
     if (offset + size < offset || offset + size >= map->file_length + s->cluster_size) {
         report_text("ERROR: counting reference for region exceeding the end of the file by one cluster or more: "

@@ -476,6 +476,10 @@ static int qcow2_cow_read(block_node *node, uint64_t guest_cluster, uint64_t ent
             free(whole);
             if (ret < 0)
                 return -1;
+        } else if (type == QCOW2_TYPE_NORMAL && s->crypt_method) {
+            if (qcow2_crypt_read(node, (entry & QCOW2_L2_OFFSET_MASK) + in_cluster, guest_cluster + in_cluster, n, buf,
+                                 errp) < 0)
+                return -1;
         } else if (type == QCOW2_TYPE_NORMAL) {
             if (format_file_read(s->data_node, (entry & QCOW2_L2_OFFSET_MASK) + in_cluster, n, buf, errp) < 0)
                 return -1;
@@ -526,9 +530,8 @@ int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, e
                 return -1;
             break;
         case QCOW2_TYPE_NORMAL:
-            if (node->encrypted)
-                return error_set(errp, "Input/output error");
-            if (format_file_read(s->data_node, host, bytes, buf, errp) < 0)
+            if (s->crypt_method ? qcow2_crypt_read(node, host, offset, bytes, buf, errp) < 0
+                                : format_file_read(s->data_node, host, bytes, buf, errp) < 0)
                 return -1;
             break;
         default:
@@ -583,6 +586,10 @@ static int qcow2_write_in_place(block_node *node, uint8_t *table, uint64_t table
         } else if (s->extended_l2) {
             start = (in_cluster >> s->subcluster_bits) << s->subcluster_bits;
             end = ((in_cluster + n + s->subcluster_size - 1) >> s->subcluster_bits) << s->subcluster_bits;
+        } else if (s->crypt_method) {
+            /* encrypted data is written in whole sectors: the rest of a partial one is copied */
+            start = start / QCOW2_CRYPT_SECTOR * QCOW2_CRYPT_SECTOR;
+            end = format_align_up(end, QCOW2_CRYPT_SECTOR);
         }
         uint8_t *region = memory_alloc_zero(end - start);
         int ret = 0;
@@ -595,6 +602,9 @@ static int qcow2_write_in_place(block_node *node, uint8_t *table, uint64_t table
         if (ret == 0) {
             memcpy(region + (in_cluster - start), buf, n);
             ret = qcow2_data_write_check(node, host + start, end - start, errp);
+            if (ret == 0 && s->crypt_method)
+                ret = qcow2_crypt_run(node, true, host + start, qcow2_start_of_cluster(s, offset) + start, region,
+                                      end - start, errp);
             if (ret == 0)
                 ret = format_file_write(s->data_node, host + start, end - start, region, errp);
         }
@@ -736,6 +746,9 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
         if (r == 0) {
             memcpy(region + (in_cluster - region_start), buf, bytes);
             r = qcow2_data_write_check(node, host + region_start, region_end - region_start, errp);
+            if (r == 0 && s->crypt_method)
+                r = qcow2_crypt_run(node, true, host + region_start, guest_base + region_start, region,
+                                    region_end - region_start, errp);
             if (r == 0)
                 r = format_file_write(s->data_node, host + region_start, region_end - region_start, region, errp);
         }
@@ -790,8 +803,6 @@ int qcow2_write(block_node *node, uint64_t offset, size_t length, const uint8_t 
     qcow2_state *s = node->state;
     if (s->unusable)
         return error_set(errp, "No medium found");
-    if (node->encrypted)
-        return error_set(errp, "Operation not supported");
     qcow2_bitmaps_mark(node, offset, length);
     while (length > 0) {
         int64_t done = qcow2_write_step(node, offset, length, buf, NULL, errp);

@@ -78,6 +78,7 @@ typedef struct qcow2_create_params {
     const char *backing_format;
     const char *data_file;
     bool data_file_raw;
+    qcow2_crypt_create_params crypt;
 } qcow2_create_params;
 
 /* Parses and checks the options in the order qemu's QAPI visitor and qcow2_co_create check them. */
@@ -111,11 +112,8 @@ static int qcow2_create_params_parse(const option_list *options, qcow2_create_pa
         if (!format_blockdev_driver_known(p->backing_format))
             return error_set(errp, "Parameter 'backing-fmt' does not accept value '%s'", p->backing_format);
     }
-    bool encryption = false;
-    if (option_list_get_bool(options, "encryption", false, &encryption, errp) < 0)
+    if (qcow2_crypt_create_params_parse(options, &p->crypt, errp) < 0)
         return -1;
-    if (encryption || option_list_get(options, "encrypt.format"))
-        return error_set(errp, "Encrypted qcow2 images are not supported by this build");
     if (option_list_get_size(options, "cluster_size", QCOW2_DEFAULT_CLUSTER_SIZE, &p->cluster_size, errp) < 0)
         return -1;
     text = option_list_get(options, "preallocation");
@@ -284,6 +282,8 @@ int qcow2_create(const char *filename, const option_list *options, error **errp)
                       p.backing_format ? p.backing_format : "(null)");
         goto out;
     }
+    if (qcow2_crypt_create(node, &p.crypt, errp) < 0)
+        goto out;
     ret = 0;
 out:
     if (node)
@@ -363,9 +363,9 @@ int qcow2_measure(const option_list *options, block_node *in, uint64_t size, mea
         prealloc = (block_preallocation)mode;
     }
     bool has_backing = option_list_get(options, "backing_file") != NULL;
-    text = option_list_get(options, "encrypt.format");
-    if (text && strcmp(text, "luks") == 0)
-        return error_set(errp, "Encrypted qcow2 images are not supported by this build");
+    uint64_t crypt_header_bytes = 0;
+    if (qcow2_crypt_measure(options, cluster_size, &crypt_header_bytes, errp) < 0)
+        return -1;
     if (option_list_get_size(options, "size", size, &virtual_size, errp) < 0)
         return -1;
     virtual_size = (virtual_size + cluster_size - 1) / cluster_size * cluster_size;
@@ -410,7 +410,7 @@ int qcow2_measure(const option_list *options, block_node *in, uint64_t size, mea
     int order = 0;
     while ((1ull << order) < refcount_bits)
         order++;
-    out->fully_allocated = qcow2_prealloc_size(virtual_size, cluster_size, order, extended_l2);
+    out->fully_allocated = qcow2_prealloc_size(virtual_size, cluster_size, order, extended_l2) + crypt_header_bytes;
     out->required = out->fully_allocated - virtual_size + required;
     out->has_bitmaps = version >= 3 && in != NULL && in->driver == &block_driver_qcow2 &&
                        ((qcow2_state *)in->state)->version >= 3;

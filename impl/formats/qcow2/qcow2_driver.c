@@ -31,6 +31,7 @@ static void qcow2_state_release(qcow2_state *s)
     free(s->unknown_extensions);
     format_cache_clear(&s->l2_cache);
     format_cache_clear(&s->refblock_cache);
+    qcow2_crypt_close(s);
     if (s->data_node_owned)
         block_node_close(s->data_node);
 }
@@ -62,7 +63,7 @@ static bool qcow2_runtime_option_known(const char *key)
     for (size_t i = 0; names[i]; i++)
         if (strcmp(names[i], key) == 0)
             return true;
-    return strncmp(key, "backing.", 8) == 0 || strncmp(key, "data-file.", 10) == 0;
+    return strncmp(key, "backing.", 8) == 0 || strncmp(key, "data-file.", 10) == 0 || strncmp(key, "encrypt.", 8) == 0;
 }
 
 /* Checks the runtime options as qemu's qcow2_update_options_prepare does; sizes the L2 slices from the
@@ -125,9 +126,8 @@ static int qcow2_runtime_options_apply(block_node *node, option_list *options, e
         return error_set(errp, "Unsupported value '%s' for qcow2 option 'overlap-check'. Allowed are any of the "
                                "following: none, constant, cached, all",
                          overlap);
-    const char *encrypt_format = option_list_get(options, "encrypt.format");
-    if (encrypt_format && s->crypt_method == 0)
-        return error_set(errp, "No encryption in image header, but options specified format '%s'", encrypt_format);
+    if (qcow2_crypt_options_check(s, options, errp) < 0)
+        return -1;
     if (l2_set || combined_set || entry_set)
         s->l2_slice_entries = entry / s->l2_entry_size;
     return 0;
@@ -268,8 +268,6 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     s->refcount_bits = 1ull << s->refcount_order;
     s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ull << s->refcount_bits) - 1;
     s->crypt_method = header.crypt_method;
-    if (s->crypt_method)
-        node->encrypted = true;
     s->l2_entry_size = s->extended_l2 ? 16 : 8;
     s->l2_bits = s->cluster_bits - (s->extended_l2 ? 4 : 3);
     s->l2_entries = 1ull << s->l2_bits;
@@ -322,11 +320,6 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
         error_set(errp, "Unsupported encryption method %u", s->crypt_method);
         goto fail;
     }
-    if (s->crypt_method && !(flags & BLOCK_OPEN_NO_IO) &&
-        (options == NULL || option_list_get(options, "encrypt.key-secret") == NULL)) {
-        error_set(errp, "Parameter 'encrypt.key-secret' is required for cipher");
-        goto fail;
-    }
     if (qcow2_refcount_load(node, errp) < 0) {
         error_prepend(errp, "Could not initialize refcount handling: ");
         goto fail;
@@ -363,7 +356,7 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
     s->discard_unmap = (flags & BLOCK_OPEN_UNMAP) != 0;
     node->read_only = !s->writable;
     qcow2_slice_size_update(node);
-    if (qcow2_runtime_options_apply(node, options, errp) < 0)
+    if (qcow2_runtime_options_apply(node, options, errp) < 0 || qcow2_crypt_open(node, options, flags, errp) < 0)
         goto fail;
     bool header_updated = false;
     /* What 10.2 does (oracle-checked): a repairing check of an image that holds both persistent
@@ -393,6 +386,9 @@ static int qcow2_open_with(block_node *node, option_list *options, int flags, bl
             goto fail;
         }
     }
+    const char *secret = options ? option_list_get(options, "encrypt.key-secret") : NULL;
+    if (secret) /* even on an image without encryption, as qemu names it */
+        block_node_json_name_set_option(node, "encrypt.key-secret", secret);
     free(l1_raw);
     return 0;
 fail:
@@ -475,14 +471,7 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
         }
     }
     json_value *data = json_object_new();
-    json_value *encrypt = NULL;
-    if (s->crypt_method == 1) {
-        encrypt = json_object_new();
-        json_object_set_string(encrypt, "format", "aes");
-    } else if (s->crypt_method == 2) {
-        encrypt = json_object_new();
-        json_object_set_string(encrypt, "format", "luks");
-    }
+    json_value *encrypt = s->crypt_method ? qcow2_crypt_info(s) : NULL;
     if (s->version == 2) {
         json_object_set_string(data, "compat", "0.10");
         json_object_set_int(data, "refcount-bits", (int64_t)s->refcount_bits);

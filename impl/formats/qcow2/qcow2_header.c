@@ -251,6 +251,8 @@ int qcow2_extensions_read(block_node *node, uint64_t start, uint64_t end, error 
             }
             s->crypto_header_offset = endian_load_be64(data);
             s->crypto_header_length = endian_load_be64(data + 8);
+            if (qcow2_crypt_extension_check(s, errp) < 0)
+                goto out;
             break;
         case QCOW2_EXT_BITMAPS:
             if (length != 24) {
