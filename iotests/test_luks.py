@@ -270,3 +270,28 @@ def test_secret_forms_unlock_the_same_image(qimg, tmp_path):
     ]
     for form in forms:
         qimg.ok("convert", *form, *image_opts("t.luks"), "-O", "raw", "out.raw")
+
+
+def test_detached_header_opens_with_header_filename(qimg):
+    qimg.ok("create", "-q", *SECRET, "-f", "luks", "-o", "key-secret=s,iter-time=10,detached-header=on", "h.luks", "4M")
+    assert len(qimg.read("h.luks")) == 2068480  # the header and its slots, no payload
+    qimg.write("p.raw", 0, bytes(4 << 20))
+    pattern = bytes(range(256)) * 4096
+    qimg.write("in.raw", 0, pattern)
+    target = f"driver=luks,file.filename={qimg.path('p.raw')},header.filename={qimg.path('h.luks')},key-secret=s"
+    qimg.ok("convert", "-n", *SECRET, "-f", "raw", "in.raw", "--target-image-opts", target)
+    stored = qimg.read("p.raw")
+    assert stored[:len(pattern)] != pattern
+    key = dumped_master_key(qimg.path("h.luks"))
+    assert payload_decrypt(stored, "xts-plain64", key, 16) == pattern[:16 * 512]  # the payload starts at 0
+    test = run_tool(CRYPTSETUP, "open", "--test-passphrase", "--key-file=-", "--header", qimg.path("h.luks"),
+                    qimg.path("p.raw"), data=b"pw")
+    assert test.returncode == 0, test.stderr
+    qimg.ok("convert", *SECRET, "--image-opts", target, "-O", "raw", "out.raw")
+    assert qimg.read("out.raw")[:len(pattern)] == pattern
+    doc = json.loads(qimg.ok("info", "--output=json", "--image-opts",
+                             "driver=luks,file.filename=p.raw,header.filename=h.luks").stdout)
+    assert doc["filename"] == "p.raw" and doc["format-specific"]["data"]["detached-header"] is True
+    assert [c["name"] for c in doc["children"]] == ["header", "file"]
+    p = qimg.run("info", "h.luks", check=1)
+    assert p.stderr == "qemu-img: Could not open 'h.luks': LUKS payload is overlapping with the header\n"

@@ -15,6 +15,8 @@ int luks_amend(block_node *node, const option_list *options, bool force, error *
 /* The open image. */
 typedef struct luks_state {
     luks_block block;
+    block_node *header_node;       /* a detached header's file (header.filename), or NULL */
+    bool header_adopted;           /* the node closes header_node (it is a child) */
     uint64_t payload_offset;       /* bytes */
     char *key_secret;              /* the secret id the image was opened with */
 } luks_state;

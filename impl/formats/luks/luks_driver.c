@@ -6,6 +6,7 @@
 
 #include "luks.h"
 #include "../common/format_io.h"
+#include "../../block/open.h"
 #include "../../block/secret.h"
 #include "../../crypto/crypto_afsplit.h"
 #include "../../util/memory.h"
@@ -29,6 +30,8 @@ static void luks_state_free(block_node *node)
     if (s == NULL)
         return;
     luks_block_clear(&s->block);
+    if (s->header_node && !s->header_adopted)
+        block_node_close(s->header_node);
     free(s->key_secret);
     free(s);
     node->state = NULL;
@@ -38,7 +41,8 @@ static void luks_state_free(block_node *node)
 static int luks_runtime_options_check(option_list *options, error **errp)
 {
     static const char *const known[] = {"key-secret", "node-name", "read-only", "auto-read-only", "force-share",
-                                        "discard", "detect-zeroes", "cache.direct", "cache.no-flush", NULL};
+                                        "discard", "detect-zeroes", "cache.direct", "cache.no-flush",
+                                        "header.filename", "header.driver", NULL};
     for (size_t i = 0; options && i < options->count; i++) {
         const char *key = options->entries[i].key;
         bool found = false;
@@ -61,13 +65,57 @@ static int luks_open_unlock(block_node *node, option_list *options, error **errp
     return 0;
 }
 
+/* Opens the file of a detached header that header.filename names (header.driver, when given, must
+ * be "file"). Returns 0 (s->header_node NULL without the option), or -1 with *errp set. */
+static int luks_header_node_open(block_node *node, option_list *options, int flags, error **errp)
+{
+    luks_state *s = node->state;
+    const char *name = options ? option_list_get(options, "header.filename") : NULL;
+    const char *driver = options ? option_list_get(options, "header.driver") : NULL;
+    if (name == NULL)
+        return 0;
+    if (driver && strcmp(driver, "file") != 0) /* a format driver over nothing: qemu asks for its file */
+        return error_set(errp, "A block device must be specified for \"file\"");
+    int protocol_flags = flags & (BLOCK_OPEN_READ_WRITE | BLOCK_OPEN_FORCE_SHARE | BLOCK_OPEN_CACHE_DIRECT |
+                                  BLOCK_OPEN_NO_FLUSH | BLOCK_OPEN_WRITE_THROUGH);
+    s->header_node = block_protocol_open(name, protocol_flags, errp);
+    return s->header_node ? 0 : -1;
+}
+
+/* A {"driver": ..., "filename": ...} object naming a protocol node. */
+static json_value *luks_protocol_object(const block_node *protocol)
+{
+    json_value *object = json_object_new();
+    json_object_set_string(object, "driver", protocol->driver->protocol_name);
+    json_object_set_string(object, "filename", protocol->filename);
+    return object;
+}
+
+/* The json: name of an image with a detached header opened with its key, in qemu's key order. */
+static void luks_json_name_set_detached(block_node *node, const char *secret)
+{
+    luks_state *s = node->state;
+    json_value *root = json_object_new();
+    json_object_set(root, "header", luks_protocol_object(s->header_node));
+    json_object_set_string(root, "driver", "luks");
+    json_object_set(root, "file", luks_protocol_object(node->file));
+    json_object_set_string(root, "key-secret", secret);
+    char *compact = json_print_compact(root);
+    free(node->filename);
+    node->filename = memory_printf("json:%s", compact);
+    free(compact);
+    json_free(root);
+}
+
 /* Opens node (node->file is open): validates the header, unlocks the key unless only metadata is
  * wanted, and sizes the payload. */
 static int luks_open(block_node *node, option_list *options, int flags, error **errp)
 {
     luks_state *s = memory_alloc_zero(sizeof(*s));
     node->state = s;
-    if (luks_runtime_options_check(options, errp) < 0 || luks_block_open(&s->block, node->file, 0, 0, false, errp) < 0)
+    if (luks_runtime_options_check(options, errp) < 0 || luks_header_node_open(node, options, flags, errp) < 0 ||
+        luks_block_open(&s->block, s->header_node ? s->header_node : node->file, 0, 0, s->header_node != NULL,
+                        errp) < 0)
         goto fail;
     uint64_t file_length = format_file_length(node->file);
     node->encrypted = true;
@@ -82,8 +130,14 @@ static int luks_open(block_node *node, option_list *options, int flags, error **
     node->request_alignment = LUKS_SECTOR_SIZE;
     node->read_only = !(flags & BLOCK_OPEN_READ_WRITE);
     const char *secret = options ? option_list_get(options, "key-secret") : NULL;
-    if (secret)
+    if (s->header_node && secret)
+        luks_json_name_set_detached(node, secret);
+    else if (secret)
         block_node_json_name_set_option(node, "key-secret", secret);
+    if (s->header_node) {
+        block_node_add_child(node, "header", s->header_node);
+        s->header_adopted = true;
+    }
     return 0;
 fail:
     luks_state_free(node);
@@ -222,8 +276,20 @@ static int luks_info_fill(block_node *node, image_info *info, error **errp)
     luks_state *s = node->state;
     (void)errp;
     info->encrypted = true;
-    info->format_specific_data = luks_block_info_data(&s->block, false, false);
+    info->format_specific_data = luks_block_info_data(&s->block, s->header_node != NULL, false);
     return 0;
+}
+
+/* The file's allocation plus a detached header's, as qemu sums a node's storage children. */
+static int64_t luks_allocated_size(block_node *node)
+{
+    luks_state *s = node->state;
+    int64_t total = block_node_allocated_size(node->file);
+    if (s->header_node && total >= 0) {
+        int64_t header = block_node_allocated_size(s->header_node);
+        total = header >= 0 ? total + header : total;
+    }
+    return total;
 }
 
 const block_driver block_driver_luks = {
@@ -238,6 +304,7 @@ const block_driver block_driver_luks = {
     .flush = luks_flush,
     .truncate = luks_truncate,
     .has_zero_init = luks_has_zero_init,
+    .allocated_size = luks_allocated_size,
     .create_options = luks_create_options,
     .create = luks_create,
     .info_fill = luks_info_fill,
