@@ -499,6 +499,19 @@ static int qcow2_info_fill(block_node *node, image_info *info, error **errp)
     return 0;
 }
 
+/* qemu's qcow2_has_zero_init: an image without L2 tables reads as zeroes; a preallocated one only
+ * when it is not encrypted (decrypted zeroes are not zeroes) and its data file is. */
+static bool qcow2_has_zero_init(block_node *node)
+{
+    qcow2_state *s = node->state;
+    bool preallocated = s->l1_size > 0 && s->l1_table[0] != 0;
+    if (!preallocated)
+        return true;
+    if (node->encrypted)
+        return false;
+    return block_node_has_zero_init(s->data_node);
+}
+
 const block_driver block_driver_qcow2 = {
     .format_name = "qcow2",
     .supports_backing = true,
@@ -513,6 +526,7 @@ const block_driver block_driver_qcow2 = {
     .discard = qcow2_discard,
     .block_status = qcow2_block_status,
     .truncate = qcow2_truncate,
+    .has_zero_init = qcow2_has_zero_init,
     .create_options = qcow2_create_options,
     .create = qcow2_create,
     .info_fill = qcow2_info_fill,
