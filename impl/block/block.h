@@ -330,6 +330,12 @@ block_node *block_node_new(const block_driver *driver, const char *filename);
 /* Names node the way qemu names an image opened with options a plain file name cannot carry:
  * "json:" and the compact JSON of options (a format's own keys, in qemu's order) followed by
  * "file": {driver, filename} of its protocol child. Takes ownership of options. */
+/* A {"driver": ..., "filename": ...} object naming a protocol node, as json: names list one. */
+json_value *block_node_protocol_object(const block_node *protocol);
+
+/* Names node "json:" + the compact text of options (taken and freed), keys in their given order. */
+void block_node_json_name_take(block_node *node, json_value *options);
+
 void block_node_json_name_set(block_node *node, json_value *options);
 /* Names node "json:" of one option (key: value, as a secret id) and its driver and file, the name
  * qemu shows for an image opened with an option that changes how it reads. */

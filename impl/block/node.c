@@ -65,17 +65,27 @@ block_node *block_node_new(const block_driver *driver, const char *filename)
     return node;
 }
 
-void block_node_json_name_set(block_node *node, json_value *options)
+json_value *block_node_protocol_object(const block_node *protocol)
 {
-    json_value *file = json_object_new();
-    json_object_set_string(file, "driver", node->file->driver->protocol_name);
-    json_object_set_string(file, "filename", node->file->filename);
-    json_object_set(options, "file", file);
+    json_value *object = json_object_new();
+    json_object_set_string(object, "driver", protocol->driver->protocol_name);
+    json_object_set_string(object, "filename", protocol->filename);
+    return object;
+}
+
+void block_node_json_name_take(block_node *node, json_value *options)
+{
     char *text = json_print_compact(options);
     free(node->filename);
     node->filename = memory_printf("json:%s", text);
     free(text);
     json_free(options);
+}
+
+void block_node_json_name_set(block_node *node, json_value *options)
+{
+    json_object_set(options, "file", block_node_protocol_object(node->file));
+    block_node_json_name_take(node, options);
 }
 
 void block_node_json_name_set_option(block_node *node, const char *key, const char *value)

@@ -54,6 +54,16 @@ void luks_payload_cipher_clear(luks_payload_cipher *payload)
     memset(payload, 0, sizeof(*payload));
 }
 
+/* Forgets a slot operation's cipher, derived key and key material (wiped, then freed). */
+static void luks_slot_work_clear(luks_payload_cipher *slot_cipher, uint8_t *slot_key, size_t slot_key_size,
+                                 uint8_t *material, size_t material_bytes)
+{
+    luks_payload_cipher_clear(slot_cipher);
+    crypto_memory_wipe(slot_key, slot_key_size);
+    crypto_memory_wipe(material, material_bytes);
+    free(material);
+}
+
 /* The bytes of a slot's key material rounded up to whole sectors (what is encrypted and stored). */
 static size_t luks_slot_material_bytes(uint32_t key_bytes)
 {
@@ -92,10 +102,7 @@ int luks_slot_open(const luks_block *block, unsigned index, const uint8_t *passp
     *opened = memcmp(digest, header->master_key_digest, LUKS_DIGEST_SIZE) == 0;
     ret = 0;
 cleanup:
-    luks_payload_cipher_clear(&slot_cipher);
-    crypto_memory_wipe(slot_key, sizeof(slot_key));
-    crypto_memory_wipe(material, material_bytes);
-    free(material);
+    luks_slot_work_clear(&slot_cipher, slot_key, sizeof(slot_key), material, material_bytes);
     return ret;
 }
 
@@ -173,10 +180,7 @@ int luks_slot_store(block_node *file, uint64_t header_offset, luks_header *heade
     slot->stripes = LUKS_STRIPES;
     ret = 0;
 cleanup:
-    luks_payload_cipher_clear(&slot_cipher);
-    crypto_memory_wipe(slot_key, sizeof(slot_key));
-    crypto_memory_wipe(material, material_bytes);
-    free(material);
+    luks_slot_work_clear(&slot_cipher, slot_key, sizeof(slot_key), material, material_bytes);
     return ret;
 }
 

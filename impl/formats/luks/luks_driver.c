@@ -82,29 +82,16 @@ static int luks_header_node_open(block_node *node, option_list *options, int fla
     return s->header_node ? 0 : -1;
 }
 
-/* A {"driver": ..., "filename": ...} object naming a protocol node. */
-static json_value *luks_protocol_object(const block_node *protocol)
-{
-    json_value *object = json_object_new();
-    json_object_set_string(object, "driver", protocol->driver->protocol_name);
-    json_object_set_string(object, "filename", protocol->filename);
-    return object;
-}
-
 /* The json: name of an image with a detached header opened with its key, in qemu's key order. */
 static void luks_json_name_set_detached(block_node *node, const char *secret)
 {
     luks_state *s = node->state;
     json_value *root = json_object_new();
-    json_object_set(root, "header", luks_protocol_object(s->header_node));
+    json_object_set(root, "header", block_node_protocol_object(s->header_node));
     json_object_set_string(root, "driver", "luks");
-    json_object_set(root, "file", luks_protocol_object(node->file));
+    json_object_set(root, "file", block_node_protocol_object(node->file));
     json_object_set_string(root, "key-secret", secret);
-    char *compact = json_print_compact(root);
-    free(node->filename);
-    node->filename = memory_printf("json:%s", compact);
-    free(compact);
-    json_free(root);
+    block_node_json_name_take(node, root);
 }
 
 /* Opens node (node->file is open): validates the header, unlocks the key unless only metadata is
