@@ -1,10 +1,11 @@
-/* format_crypt.c — AES-128-CBC sector encryption with plain64 IVs through OpenSSL
- * (spec/formats-common.md §Sector encryption). */
+/* format_crypt.c — the legacy sector encryption (AES-128-CBC, plain64 IVs) on impl/crypto's cipher
+ * and IV generator (spec/formats-common.md §Sector encryption). */
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "format_crypt.h"
+#include "../../crypto/crypto_cipher.h"
+#include "../../crypto/crypto_ivgen.h"
+#include "../../util/error.h"
 
 void format_crypt_legacy_key(uint8_t key[FORMAT_CRYPT_KEY_SIZE], const uint8_t *passphrase, size_t length)
 {
@@ -13,34 +14,27 @@ void format_crypt_legacy_key(uint8_t key[FORMAT_CRYPT_KEY_SIZE], const uint8_t *
         key[i] = passphrase[i];
 }
 
-/* Runs the cipher over one sector with the IV of sector number sector. */
-static int format_crypt_sector(EVP_CIPHER_CTX *ctx, const uint8_t *key, bool encrypt, uint64_t sector, uint8_t *data)
-{
-    uint8_t iv[16];
-    memset(iv, 0, sizeof(iv));
-    for (int i = 0; i < 8; i++)
-        iv[i] = (uint8_t)(sector >> (8 * i));
-    uint8_t out[FORMAT_CRYPT_SECTOR];
-    int produced = 0;
-    if (EVP_CipherInit_ex(ctx, EVP_aes_128_cbc(), NULL, key, iv, encrypt ? 1 : 0) != 1 ||
-        EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
-        EVP_CipherUpdate(ctx, out, &produced, data, FORMAT_CRYPT_SECTOR) != 1 || produced != FORMAT_CRYPT_SECTOR)
-        return -1;
-    memcpy(data, out, FORMAT_CRYPT_SECTOR);
-    return 0;
-}
-
 int format_crypt_sectors(const uint8_t key[FORMAT_CRYPT_KEY_SIZE], bool encrypt, uint64_t first_sector, uint8_t *buf,
                          size_t length)
 {
+    uint8_t iv[16];
+    error *err = NULL;
     if (length % FORMAT_CRYPT_SECTOR)
         return -1;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL)
-        return -1;
-    int ret = 0;
-    for (size_t done = 0; ret == 0 && done < length; done += FORMAT_CRYPT_SECTOR)
-        ret = format_crypt_sector(ctx, key, encrypt, first_sector + done / FORMAT_CRYPT_SECTOR, buf + done);
-    EVP_CIPHER_CTX_free(ctx);
+    crypto_cipher *cipher = crypto_cipher_new(CRYPTO_CIPHER_AES_128, CRYPTO_CIPHER_MODE_CBC, key,
+                                              FORMAT_CRYPT_KEY_SIZE, &err);
+    crypto_ivgen *ivgen = crypto_ivgen_new(CRYPTO_IVGEN_PLAIN64, CRYPTO_CIPHER_AES_128, CRYPTO_HASH_SHA256, NULL, 0,
+                                           &err); /* plain64 uses neither cipher nor hash */
+    int ret = cipher && ivgen ? 0 : -1;
+    for (size_t done = 0; ret == 0 && done < length; done += FORMAT_CRYPT_SECTOR) {
+        uint8_t *sector = buf + done;
+        ret = crypto_ivgen_calculate(ivgen, first_sector + done / FORMAT_CRYPT_SECTOR, iv, sizeof(iv), &err);
+        if (ret == 0)
+            ret = encrypt ? crypto_cipher_encrypt(cipher, iv, sizeof(iv), sector, FORMAT_CRYPT_SECTOR, &err)
+                          : crypto_cipher_decrypt(cipher, iv, sizeof(iv), sector, FORMAT_CRYPT_SECTOR, &err);
+    }
+    crypto_cipher_free(cipher);
+    crypto_ivgen_free(ivgen);
+    error_free(err);
     return ret;
 }
