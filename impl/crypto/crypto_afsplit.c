@@ -1,11 +1,11 @@
 /* crypto_afsplit.c — the anti-forensic splitter of LUKS1 (spec/crypto.md §Anti-forensic splitter). */
 #include "crypto_afsplit.h"
+#include "crypto_random.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "../util/endian.h"
 
@@ -70,10 +70,8 @@ int crypto_afsplit_split(crypto_hash_alg hash, size_t block_length, uint32_t str
     if (sum == NULL)
         return error_set(errp, "Cannot allocate the anti-forensic stripes");
     size_t random_length = (size_t)(stripes - 1) * block_length;
-    if (random_length > INT32_MAX || RAND_bytes(output, (int)random_length) != 1) {
-        error_set(errp, "Unable to read random bytes");
+    if (crypto_random_bytes(output, random_length, errp) < 0)
         goto cleanup;
-    }
     if (crypto_afsplit_accumulate(hash, block_length, stripes, output, sum, errp) < 0)
         goto cleanup;
     uint8_t *last = output + random_length;

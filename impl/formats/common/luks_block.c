@@ -7,14 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "luks_block.h"
 #include "format_io.h"
 #include "format_uuid.h"
 #include "../../block/secret.h"
 #include "../../crypto/crypto_afsplit.h"
 #include "../../crypto/crypto_pbkdf2.h"
+#include "../../crypto/crypto_random.h"
 
 #define LUKS_DEFAULT_ITER_TIME_MS 2000u
 
@@ -147,9 +146,9 @@ static int luks_create_header_build(const luks_create_request *request, const lu
         header->slots[index].stripes = LUKS_STRIPES;
     }
     header->payload_offset_sectors = request->detached ? 0 : (uint32_t)(header_bytes / LUKS_SECTOR_SIZE);
-    if (RAND_bytes(master_key, (int)header->master_key_bytes) != 1 ||
-        RAND_bytes(header->master_key_salt, LUKS_SALT_SIZE) != 1)
-        return error_set(errp, "Unable to read random bytes");
+    if (crypto_random_bytes(master_key, header->master_key_bytes, errp) < 0 ||
+        crypto_random_bytes(header->master_key_salt, LUKS_SALT_SIZE, errp) < 0)
+        return -1;
     uint64_t iterations =
         luks_iterations_for(algorithms->hash, header->master_key_bytes, request->iter_time_ms, 8, errp);
     if (iterations == 0)

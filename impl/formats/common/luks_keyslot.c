@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "luks_block.h"
 #include "format_io.h"
 #include "../../crypto/crypto_afsplit.h"
 #include "../../crypto/crypto_pbkdf2.h"
+#include "../../crypto/crypto_random.h"
 #include "../../util/memory.h"
 
 int luks_payload_cipher_init(luks_payload_cipher *payload, const luks_algorithms *algorithms, const uint8_t *key,
@@ -159,10 +158,8 @@ int luks_slot_store(block_node *file, uint64_t header_offset, luks_header *heade
     uint8_t *material = memory_alloc_zero(material_bytes);
     int ret = -1;
 
-    if (RAND_bytes(slot->salt, LUKS_SALT_SIZE) != 1) {
-        error_set(errp, "Unable to read random bytes");
+    if (crypto_random_bytes(slot->salt, LUKS_SALT_SIZE, errp) < 0)
         goto cleanup;
-    }
     uint64_t iterations = luks_iterations_for(algorithms->hash, key_bytes, iter_time_ms, 1, errp);
     if (iterations == 0)
         goto cleanup;
@@ -191,10 +188,8 @@ int luks_slot_erase(block_node *file, uint64_t header_offset, luks_header *heade
     uint8_t *garbage = memory_alloc_zero(material_bytes);
     int ret = -1;
 
-    if (material_bytes > INT32_MAX || RAND_bytes(garbage, (int)material_bytes) != 1) {
-        error_set(errp, "Unable to read random bytes");
+    if (crypto_random_bytes(garbage, material_bytes, errp) < 0)
         goto cleanup;
-    }
     if (format_file_write(file, header_offset + (uint64_t)slot->key_offset_sectors * LUKS_SECTOR_SIZE,
                           material_bytes, garbage, errp) < 0)
         goto cleanup;
