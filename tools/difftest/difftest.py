@@ -161,8 +161,16 @@ def guest_equal(tools, ref_folder, folder, name):
         return False, f"format {fmt_ref} vs {fmt_have}"
     if info_ref != info_have:
         return False, "info differs:\n" + unified(info_ref, info_have)
-    rc, out, err, _ = run_argv([tools.oracle, "compare", "-U", "-f", fmt_ref, "-F", fmt_ref,
-                                os.path.join(ref_folder, name), os.path.join(folder, name)], folder, ORACLE_TIMEOUT)
+    if json.loads(info_ref).get("encrypted"):
+        # an encrypted image is read with the case's secret (generate.LUKS_SECRET)
+        key = "key-secret" if fmt_ref == "luks" else "encrypt.key-secret"
+        argv = [tools.oracle, "compare", "-U", "--object", generate.LUKS_SECRET, "--image-opts"] + [
+            f"driver={fmt_ref},{key}={generate.LUKS_SECRET_ID},file.filename={os.path.join(f, name)}"
+            for f in (ref_folder, folder)]
+    else:
+        argv = [tools.oracle, "compare", "-U", "-f", fmt_ref, "-F", fmt_ref, os.path.join(ref_folder, name),
+                os.path.join(folder, name)]
+    rc, out, err, _ = run_argv(argv, folder, ORACLE_TIMEOUT)
     if rc != 0:
         return False, f"guest content differs ({out.strip() or err.strip()})"
     return True, ""

@@ -288,10 +288,22 @@ class CommandBuilder:
                 "size=" + self.size_value(),
                 "data_file_raw=on", "help", "?", "bogus=1",
                 "backing_file=base.qcow2", "backing_fmt=" + rng.choice(["qcow2", "raw"])]
+        if "luks" in self.formats:
+            # qcow2 encryption (spec/qcow2.md §Encryption): the case defines the secret
+            pool += [rng.choice(["encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10",
+                                 "encrypt.format=aes,encrypt.key-secret=sec0", "encryption=on",
+                                 "encrypt.format=luks,encrypt.iter-time=10",
+                                 "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10,"
+                                 "encrypt.cipher-alg=aes-128,encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv",
+                                 "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.cipher-alg=bogus",
+                                 "encrypt.key-secret=sec0"])]
         if for_amend:
             pool = [o for o in pool if not o.startswith(("cluster_size", "preallocation", "extended_l2"))] + \
                    ["cluster_size=65536", "preallocation=metadata", "extended_l2=on", "encrypt.format=luks"]
-        return rng.sample(pool, rng.choice([1, 1, 1, 2, 2, 3]))
+        drawn = rng.sample(pool, rng.choice([1, 1, 1, 2, 2, 3]))
+        if any("encrypt" in option for option in drawn):
+            self.secret = True
+        return drawn
 
     def raw_create_options(self):
         rng = self.rng

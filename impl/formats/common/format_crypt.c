@@ -7,6 +7,17 @@
 #include "../../crypto/crypto_ivgen.h"
 #include "../../util/error.h"
 
+int format_crypt_create_format(const option_list *options, const char **format, error **errp)
+{
+    const char *legacy = option_list_get(options, "encryption");
+    *format = option_list_get(options, "encrypt.format");
+    if (legacy && *format)
+        return error_set(errp, "'encrypt.format' and its alias 'encryption' can't be used at the same time");
+    if (legacy)
+        *format = strcmp(legacy, "on") == 0 ? "aes" : strcmp(legacy, "off") == 0 ? NULL : legacy;
+    return 0;
+}
+
 void format_crypt_legacy_key(uint8_t key[FORMAT_CRYPT_KEY_SIZE], const uint8_t *passphrase, size_t length)
 {
     memset(key, 0, FORMAT_CRYPT_KEY_SIZE);

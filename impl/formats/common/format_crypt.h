@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../util/error.h"
+#include "../../util/options.h"
+
 #define FORMAT_CRYPT_SECTOR 512u
 #define FORMAT_CRYPT_KEY_SIZE 16u
 
@@ -21,5 +24,10 @@ void format_crypt_legacy_key(uint8_t key[FORMAT_CRYPT_KEY_SIZE], const uint8_t *
  * the cipher fails. */
 int format_crypt_sectors(const uint8_t key[FORMAT_CRYPT_KEY_SIZE], bool encrypt, uint64_t first_sector, uint8_t *buf,
                          size_t length);
+
+/* The encryption format a create's options name (qcow and qcow2): encrypt.format, or its legacy
+ * alias encryption ("on" meaning aes, "off" none, anything else taken as a format name, as qemu
+ * renames the key). *format is NULL for none. Returns 0, or -1 with *errp set when both are given. */
+int format_crypt_create_format(const option_list *options, const char **format, error **errp);
 
 #endif

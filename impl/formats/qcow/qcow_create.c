@@ -40,15 +40,9 @@ typedef struct qcow_create_params {
 /* The checks qemu makes before it creates the file (option aliases, the backing format). */
 static int qcow_create_precheck(const option_list *options, qcow_create_params *p, error **errp)
 {
-    bool encryption = false;
     memset(p, 0, sizeof(*p));
-    if (option_list_get_bool(options, "encryption", false, &encryption, errp) < 0)
+    if (format_crypt_create_format(options, &p->encrypt_format, errp) < 0)
         return -1;
-    p->encrypt_format = option_list_get(options, "encrypt.format");
-    if (encryption && p->encrypt_format)
-        return error_set(errp, "'encrypt.format' and its alias 'encryption' can't be used at the same time");
-    if (encryption)
-        p->encrypt_format = "aes";
     const char *backing_format = option_list_get(options, "backing_fmt");
     if (backing_format) {
         bool known = false;

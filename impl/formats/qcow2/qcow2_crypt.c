@@ -169,12 +169,9 @@ json_value *qcow2_crypt_info(const qcow2_state *s)
 int qcow2_crypt_create_params_parse(const option_list *options, qcow2_crypt_create_params *out, error **errp)
 {
     memset(out, 0, sizeof(*out));
-    const char *legacy = option_list_get(options, "encryption");
-    const char *format = option_list_get(options, "encrypt.format");
-    if (legacy && format)
-        return error_set(errp, "'encrypt.format' and its alias 'encryption' can't be used at the same time");
-    if (legacy) /* qemu renames it to encrypt.format, "on" becoming aes and "off" nothing */
-        format = strcmp(legacy, "on") == 0 ? "aes" : strcmp(legacy, "off") == 0 ? NULL : legacy;
+    const char *format = NULL;
+    if (format_crypt_create_format(options, &format, errp) < 0)
+        return -1;
     bool other = false;
     for (size_t i = 0; i < options->count; i++)
         other |= strncmp(options->entries[i].key, "encrypt.", 8) == 0 &&
