@@ -149,7 +149,7 @@ cleanup:
  * args->backing. Returns 0, or -1 after printing qemu's message. */
 static int rebase_new_backing_open(const rebase_arguments *args, rebase_images *images, int backing_flags)
 {
-    const char *overlay = images->image->file != NULL ? images->image->file->filename : images->image->filename;
+    const char *overlay = images->image->filename; /* json: when options (a key secret) name the image */
     char *path = NULL;
     error *err = NULL;
     int ret = -1;
