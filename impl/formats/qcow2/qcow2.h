@@ -223,6 +223,16 @@ typedef struct qcow2_state {
     size_t bitmap_memory_count;
 } qcow2_state;
 
+/* Compressed clusters are (de)compressed in batches of at most 4 MiB of guest data and 64 clusters
+ * (at least one cluster), so that memory stays bounded for any cluster size. */
+#define QCOW2_COMPRESS_BATCH_BYTES (4u << 20)
+#define QCOW2_COMPRESS_BATCH_CLUSTERS 64u
+static inline size_t qcow2_compress_batch_clusters(uint64_t cluster_size)
+{
+    uint64_t count = QCOW2_COMPRESS_BATCH_BYTES / cluster_size;
+    return count == 0 ? 1 : count > QCOW2_COMPRESS_BATCH_CLUSTERS ? QCOW2_COMPRESS_BATCH_CLUSTERS : (size_t)count;
+}
+
 /* ---- small helpers ---- */
 static inline uint64_t qcow2_offset_into_cluster(const qcow2_state *s, uint64_t offset)
 {

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "qcow2.h"
+#include "../common/format_compress_batch.h"
 #include "../common/format_compress.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
@@ -501,6 +502,56 @@ static int qcow2_cow_read(block_node *node, uint64_t guest_cluster, uint64_t ent
     return 0;
 }
 
+/* Reads the run of compressed clusters that starts at offset (the first is known compressed, its L2
+ * entry first_entry, bytes of it wanted), at most length bytes and a batch of clusters,
+ * decompressing them on every core. Returns the bytes read into buf, or -1 with *errp set. */
+static int64_t qcow2_read_compressed_run(block_node *node, uint64_t offset, uint64_t length, uint64_t first_bytes,
+                                         uint64_t first_entry, uint8_t *buf, error **errp)
+{
+    qcow2_state *s = node->state;
+    format_compress_job jobs[QCOW2_COMPRESS_BATCH_CLUSTERS];
+    uint64_t wanted[QCOW2_COMPRESS_BATCH_CLUSTERS], entry = first_entry, bytes = first_bytes, done = 0;
+    size_t count = 0, batch = qcow2_compress_batch_clusters(s->cluster_size);
+    int64_t ret = -1;
+    uint8_t *plain = memory_alloc_array(batch, (size_t)s->cluster_size);
+    memset(jobs, 0, sizeof(jobs));
+    for (;;) {
+        uint64_t host, csize;
+        qcow2_parse_compressed_entry(s, entry, &host, &csize);
+        uint8_t *packed = memory_alloc_zero(csize);
+        jobs[count] = (format_compress_job){packed, csize, plain + count * s->cluster_size, s->cluster_size, 0};
+        wanted[count++] = bytes;
+        if (format_file_read(node->file, host, csize, packed, errp) < 0)
+            goto out;
+        done += bytes;
+        if (count == batch || done >= length)
+            break;
+        qcow2_type type;
+        uint64_t next_host;
+        if (qcow2_host_offset_get(node, offset + done, length - done, &type, &next_host, &bytes, &entry, errp) < 0)
+            goto out;
+        if (type != QCOW2_TYPE_COMPRESSED || bytes == 0)
+            break;
+    }
+    format_compress_batch_run((format_compression)s->compression_type, true, jobs, count);
+    uint64_t position = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (jobs[i].result < 0) {
+            error_set(errp, "Input/output error");
+            goto out;
+        }
+        uint64_t in_cluster = qcow2_offset_into_cluster(s, offset + position);
+        memcpy(buf + position, jobs[i].dest + in_cluster, wanted[i]);
+        position += wanted[i];
+    }
+    ret = (int64_t)done;
+out:
+    for (size_t i = 0; i < count; i++)
+        free((void *)jobs[i].src);
+    free(plain);
+    return ret;
+}
+
 /* Reads guest data (qemu's qcow2_co_preadv_part). */
 int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, error **errp)
 {
@@ -524,11 +575,13 @@ int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, e
             if (block_node_read_backing(node, offset, bytes, buf, errp) < 0)
                 return -1;
             break;
-        case QCOW2_TYPE_COMPRESSED:
-            if (qcow2_cow_read(node, qcow2_start_of_cluster(s, offset), entry, 0, qcow2_offset_into_cluster(s, offset),
-                               bytes, buf, errp) < 0)
+        case QCOW2_TYPE_COMPRESSED: {
+            int64_t run = qcow2_read_compressed_run(node, offset, length, bytes, entry, buf, errp);
+            if (run < 0)
                 return -1;
+            bytes = (uint64_t)run;
             break;
+        }
         case QCOW2_TYPE_NORMAL:
             if (s->crypt_method ? qcow2_crypt_read(node, host, offset, bytes, buf, errp) < 0
                                 : format_file_read(s->data_node, host, bytes, buf, errp) < 0)
