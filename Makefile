@@ -17,7 +17,7 @@ ASAN_OBJECTS := $(SOURCES:%.c=$(ASAN_BUILD)/obj/%.o)
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 DEB_PACKAGES := gcc make zlib1g-dev libzstd-dev libbz2-dev libisal-dev libssl-dev nettle-dev cryptsetup-bin python3-cryptography libcmocka-dev python3 python3-pytest clang \
-	libclang-rt-14-dev afl++ strace qemu-utils bzip2
+	libclang-rt-14-dev afl++ strace qemu-utils bzip2 time
 
 .PHONY: all deps asan check unit iotests golden fuzz afl fuzz-replay fuzz-smoke bench clean demo difftest
 
