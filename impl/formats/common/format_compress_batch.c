@@ -1,10 +1,13 @@
 /* format_compress_batch.c — compression jobs shared out to worker threads through an atomic job
  * index (spec/formats-common.md §Compression in parallel). */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
 #include "format_compress_batch.h"
+#include "../../util/memory.h"
 
 /* What the workers share: the jobs and the index of the next one to take. */
 typedef struct format_compress_batch {
@@ -59,4 +62,54 @@ void format_compress_batch_run(format_compression type, bool decompress, format_
     format_compress_worker(&batch);
     for (size_t i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
+}
+
+/* One batch of format_compressed_write: at most batch_clusters clusters from offset. Returns the bytes
+ * handled, or -1 with *errp set. */
+static int64_t format_compressed_write_batch(format_compression type, size_t cluster_size, size_t batch_clusters,
+                                             uint64_t offset, const uint8_t *buf, size_t length,
+                                             format_compressed_store_fn store, void *context, error **errp)
+{
+    size_t count = (length + cluster_size - 1) / cluster_size;
+    if (count > batch_clusters)
+        count = batch_clusters;
+    size_t bytes = count * cluster_size < length ? count * cluster_size : length;
+    uint8_t *plain = memory_alloc_array(count, cluster_size);
+    uint8_t *packed = memory_alloc_array(count, cluster_size);
+    format_compress_job *jobs = memory_alloc_array(count, sizeof(*jobs));
+    memset(plain, 0, count * cluster_size); /* a short last cluster is compressed padded with zeroes */
+    memcpy(plain, buf, bytes);
+    for (size_t i = 0; i < count; i++)
+        jobs[i] = (format_compress_job){plain + i * cluster_size, cluster_size, packed + i * cluster_size,
+                                        cluster_size - 1, 0};
+    format_compress_batch_run(type, false, jobs, count);
+    int64_t ret = (int64_t)bytes;
+    for (size_t i = 0; i < count && ret >= 0; i++) {
+        size_t n = bytes - i * cluster_size < cluster_size ? bytes - i * cluster_size : cluster_size;
+        if (jobs[i].result == -1)
+            ret = error_set(errp, "Invalid argument");
+        else if (store(context, offset + i * cluster_size, n, plain + i * cluster_size, packed + i * cluster_size,
+                       jobs[i].result, errp) < 0)
+            ret = -1;
+    }
+    free(jobs);
+    free(packed);
+    free(plain);
+    return ret;
+}
+
+int format_compressed_write(format_compression type, size_t cluster_size, size_t batch_clusters, uint64_t offset,
+                            const uint8_t *buf, size_t length, format_compressed_store_fn store, void *context,
+                            error **errp)
+{
+    while (length > 0) {
+        int64_t done = format_compressed_write_batch(type, cluster_size, batch_clusters ? batch_clusters : 1, offset,
+                                                     buf, length, store, context, errp);
+        if (done < 0)
+            return -1;
+        offset += (uint64_t)done;
+        buf += done;
+        length -= (size_t)done;
+    }
+    return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "qcow.h"
 #include "../common/format_compress.h"
+#include "../common/format_compress_batch.h"
 #include "../common/format_crypt.h"
 #include "../../util/endian.h"
 #include "../../util/memory.h"
@@ -364,28 +365,19 @@ static int qcow_compressed_store(block_node *node, uint64_t offset, const uint8_
                              qcow_entry_encode_compressed(host, packed_length, s->cluster_bits), errp);
 }
 
-/* Writes one cluster deflated (the image's last cluster may be partial, zero padded); a cluster that
- * does not shrink is written normally. */
-static int qcow_compressed_cluster_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf,
-                                         error **errp)
+/* Stores one deflated cluster (format_compressed_store_fn); a cluster that does not shrink is
+ * written normally. */
+static int qcow_compressed_cluster_store(void *context, uint64_t offset, size_t length, const uint8_t *buf,
+                                         const uint8_t *packed, long packed_length, error **errp)
 {
-    qcow_state *s = node->state;
-    uint8_t *plain = memory_alloc_zero(s->cluster_size);
-    uint8_t *packed = memory_alloc_zero(s->cluster_size);
-    int ret;
-    memcpy(plain, buf, length);
-    long packed_length = format_compress(FORMAT_COMPRESSION_DEFLATE, packed, s->cluster_size - 1, plain,
-                                         s->cluster_size);
+    block_node *node = context;
     if (packed_length == -2)
-        ret = qcow_write(node, offset, length, plain, 0, errp);
-    else if (packed_length < 0)
-        ret = qcow_io_fail(errp);
-    else
-        ret = qcow_compressed_store(node, offset, packed, (uint64_t)packed_length, errp);
-    free(plain);
-    free(packed);
-    return ret;
+        return qcow_write(node, offset, length, buf, 0, errp);
+    return qcow_compressed_store(node, offset, packed, (uint64_t)packed_length, errp);
 }
+
+/* The guest bytes compressed together on every core. */
+#define QCOW_COMPRESS_BATCH_BYTES (4u << 20)
 
 int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
 {
@@ -397,15 +389,9 @@ int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, cons
         return error_set(errp, "Invalid argument");
     if ((length & (s->cluster_size - 1)) && offset + length != node->size)
         return error_set(errp, "Invalid argument");
-    while (length > 0) {
-        size_t n = length < s->cluster_size ? length : (size_t)s->cluster_size;
-        if (qcow_compressed_cluster_write(node, offset, n, buf, errp) < 0)
-            return -1;
-        offset += n;
-        buf += n;
-        length -= n;
-    }
-    return 0;
+    return format_compressed_write(FORMAT_COMPRESSION_DEFLATE, (size_t)s->cluster_size,
+                                   QCOW_COMPRESS_BATCH_BYTES / s->cluster_size, offset, buf, length,
+                                   qcow_compressed_cluster_store, node, errp);
 }
 
 /* The first L1 index at or after index whose entry is set (l1_size when none). */

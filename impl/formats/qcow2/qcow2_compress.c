@@ -11,16 +11,15 @@
 
 /* Stores one cluster whose compression gave packed_length bytes at packed (-2: it did not shrink, and
  * the plain length bytes at buf are written normally instead), at the next free bytes. */
-static int qcow2_compressed_cluster_store(block_node *node, uint64_t offset, size_t length, const uint8_t *buf,
+static int qcow2_compressed_cluster_store(void *context, uint64_t offset, size_t length, const uint8_t *buf,
                                           const uint8_t *packed, long packed_length, error **errp)
 {
+    block_node *node = context;
     qcow2_state *s = node->state;
     uint8_t *table;
     uint64_t table_offset;
     if (packed_length == -2)
         return qcow2_write(node, offset, length, buf, 0, errp);
-    if (packed_length < 0)
-        return error_set(errp, "Invalid argument");
     if (qcow2_l2_prepare(node, offset, &table, &table_offset, errp) < 0)
         return -1;
     uint64_t index = (offset >> s->cluster_bits) & (s->l2_entries - 1);
@@ -36,39 +35,6 @@ static int qcow2_compressed_cluster_store(block_node *node, uint64_t offset, siz
     if (qcow2_l2_entry_set(node, table, table_offset, index, entry, 0, errp) < 0)
         return -1;
     return format_file_write(node->file, (uint64_t)host, (size_t)packed_length, packed, errp);
-}
-
-/* Compresses a batch of clusters (qcow2_compress_batch_clusters) of [offset, offset+length) on every core, then stores
- * them one by one in guest order (the allocation order, hence the file, one thread would make).
- * Returns the bytes handled, or -1 with *errp set. */
-static int64_t qcow2_write_compressed_batch(block_node *node, uint64_t offset, size_t length, const uint8_t *buf,
-                                            error **errp)
-{
-    qcow2_state *s = node->state;
-    size_t cluster = (size_t)s->cluster_size;
-    size_t count = (length + cluster - 1) / cluster;
-    if (count > qcow2_compress_batch_clusters(s->cluster_size))
-        count = qcow2_compress_batch_clusters(s->cluster_size);
-    size_t bytes = count * cluster < length ? count * cluster : length;
-    uint8_t *plain = memory_alloc_array(count, cluster);
-    uint8_t *packed = memory_alloc_array(count, cluster);
-    format_compress_job *jobs = memory_alloc_array(count, sizeof(*jobs));
-    memset(plain, 0, count * cluster); /* a short last cluster is compressed padded with zeroes */
-    memcpy(plain, buf, bytes);
-    for (size_t i = 0; i < count; i++)
-        jobs[i] = (format_compress_job){plain + i * cluster, cluster, packed + i * cluster, cluster - 1, 0};
-    format_compress_batch_run((format_compression)s->compression_type, false, jobs, count);
-    int64_t ret = (int64_t)bytes;
-    for (size_t i = 0; i < count && ret >= 0; i++) {
-        size_t n = bytes - i * cluster < cluster ? bytes - i * cluster : cluster;
-        if (qcow2_compressed_cluster_store(node, offset + i * cluster, n, buf + i * cluster, packed + i * cluster,
-                                           jobs[i].result, errp) < 0)
-            ret = -1;
-    }
-    free(jobs);
-    free(packed);
-    free(plain);
-    return ret;
 }
 
 /* The empty compressed write that ends a stream (convert's last request): rounds the image file up to
@@ -95,13 +61,7 @@ int qcow2_write_compressed(block_node *node, uint64_t offset, size_t length, con
     if (qcow2_offset_into_cluster(s, length) && offset + length != node->size)
         return error_set(errp, "Invalid argument");
     qcow2_bitmaps_mark(node, offset, length);
-    while (length > 0) {
-        int64_t done = qcow2_write_compressed_batch(node, offset, length, buf, errp);
-        if (done < 0)
-            return -1;
-        offset += (uint64_t)done;
-        buf += done;
-        length -= (size_t)done;
-    }
-    return 0;
+    return format_compressed_write((format_compression)s->compression_type, (size_t)s->cluster_size,
+                                   qcow2_compress_batch_clusters(s->cluster_size), offset, buf, length,
+                                   qcow2_compressed_cluster_store, node, errp);
 }
