@@ -218,6 +218,7 @@ typedef struct qcow2_state {
     bool bitmaps_extension_dropped; /* a bitmaps extension without the autoclear bit was ignored */
     bool bitmaps_loaded;
     bool signaled_corruption;
+    bool metadata_writeback;   /* refcount and L2 updates stay in the caches until flushed (whole tables) */
     bool unusable;             /* a fatal corruption was found: all I/O fails ("No medium found") */
     qcow2_bitmap *bitmaps;     /* in-memory bitmaps, newest first as qemu lists them */
     size_t bitmap_memory_count;
@@ -396,6 +397,13 @@ int qcow2_bitmap_merge_bits(block_node *node, const char *name, const uint8_t *b
 /* ---- open (qcow2_driver.c) ---- */
 int qcow2_open(block_node *node, option_list *options, int flags, error **errp);
 void qcow2_close(block_node *node);
+
+/* Starts write-back of refcount blocks and L2 tables through their caches (a long run of single-entry
+ * updates); refcounts_first orders refcount blocks before the L2 tables that need them (increments),
+ * otherwise L2 tables first (decrements), as qemu's cache dependencies do. */
+void qcow2_metadata_writeback_begin(block_node *node, bool refcounts_first);
+/* Writes every dirty table in that order and returns to write-through. */
+int qcow2_metadata_writeback_end(block_node *node, error **errp);
 
 /* ---- encryption (qcow2_crypt.c) ---- */
 /* Checks the encrypt.* runtime options against the header's method, in qemu's words. */

@@ -180,7 +180,8 @@ uint64_t qcow2_l2_bitmap_get(const qcow2_state *s, const uint8_t *table, uint64_
     return endian_load_be64(table + index * s->l2_entry_size + 8);
 }
 
-/* Sets entry index of the cached table at table_offset and writes it to the image. */
+/* Sets entry index of the cached table at table_offset and writes it to the image (in write-back mode:
+ * marks the cached table dirty). */
 int qcow2_l2_entry_set(block_node *node, uint8_t *table, uint64_t table_offset, uint64_t index, uint64_t entry,
                        uint64_t bitmap, error **errp)
 {
@@ -189,6 +190,10 @@ int qcow2_l2_entry_set(block_node *node, uint8_t *table, uint64_t table_offset, 
     endian_store_be64(slot, entry);
     if (s->extended_l2)
         endian_store_be64(slot + 8, bitmap);
+    if (s->metadata_writeback) {
+        format_cache_mark_dirty(&s->l2_cache, table_offset);
+        return 0;
+    }
     return format_file_write(node->file, table_offset + index * s->l2_entry_size, s->l2_entry_size, slot, errp);
 }
 

@@ -309,13 +309,41 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
     return NULL;
 }
 
-/* Flushes the dirty byte range of the current refcount block. */
+/* Writes the dirty byte range of the current refcount block, or in write-back mode marks the cached
+ * block dirty (it is written whole on flush or eviction). */
 static int qcow2_refblock_flush_range(block_node *node, uint64_t block_offset, const uint8_t *block,
                                       uint64_t start, uint64_t end, error **errp)
 {
+    qcow2_state *s = node->state;
     if (block == NULL || end <= start)
         return 0;
+    if (s->metadata_writeback) {
+        format_cache_mark_dirty(&s->refblock_cache, block_offset);
+        return 0;
+    }
     return format_file_write(node->file, block_offset + start, end - start, block + start, errp);
+}
+
+void qcow2_metadata_writeback_begin(block_node *node, bool refcounts_first)
+{
+    qcow2_state *s = node->state;
+    s->metadata_writeback = true;
+    if (refcounts_first)
+        format_cache_set_dependency(&s->l2_cache, &s->refblock_cache);
+    else
+        format_cache_set_dependency(&s->refblock_cache, &s->l2_cache);
+}
+
+int qcow2_metadata_writeback_end(block_node *node, error **errp)
+{
+    qcow2_state *s = node->state;
+    int ret = 0;
+    if (format_cache_flush(&s->l2_cache, errp) < 0 || format_cache_flush(&s->refblock_cache, errp) < 0)
+        ret = -1;
+    format_cache_set_dependency(&s->l2_cache, NULL);
+    format_cache_set_dependency(&s->refblock_cache, NULL);
+    s->metadata_writeback = false;
+    return ret;
 }
 
 /* qemu's update_refcount: adjusts every cluster of the range; on failure the applied part is reverted. */

@@ -192,6 +192,7 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
         free(raw);
     }
     s->discard_freed = true;
+    qcow2_metadata_writeback_begin(node, addend >= 0);
     for (uint64_t i = 0; i < l1_size; i++) {
         uint64_t old_l1 = l1[i];
         uint64_t l2_offset = old_l1 & QCOW2_L1_OFFSET_MASK;
@@ -251,6 +252,8 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
             l1_modified = true;
         }
     }
+    if (qcow2_metadata_writeback_end(node, errp) < 0)
+        goto out;
     if (addend >= 0 && l1_modified) {
         uint8_t *raw = memory_alloc_zero(l1_size * 8 + 1);
         for (uint64_t i = 0; i < l1_size; i++)
@@ -262,6 +265,8 @@ static int qcow2_snapshot_refcount_update(block_node *node, uint64_t l1_offset, 
     }
     ret = 0;
 out:
+    if (s->metadata_writeback)
+        qcow2_metadata_writeback_end(node, NULL); /* what was changed before the failure is kept, as written through */
     s->discard_freed = false;
     if (!active)
         free(l1);
