@@ -14,9 +14,9 @@
 #include "../../crypto/crypto_afsplit.h"
 #include "../../util/memory.h"
 
-/* The encrypt.* runtime options qemu's crypto layer knows, per method (without the prefix). */
-static const char *const qcow2_crypt_aes_keys[] = {"format", "key-secret", NULL};
-static const char *const qcow2_crypt_luks_keys[] = {"format", "key-secret", NULL};
+/* The encrypt.* runtime options qemu's crypto layer knows for opening, either method (without the
+ * prefix). */
+static const char *const qcow2_crypt_open_keys[] = {"format", "key-secret", NULL};
 
 /* The format name of a crypt method as qemu names it in its errors and info. */
 static const char *qcow2_crypt_format_name(uint32_t method)
@@ -35,7 +35,7 @@ int qcow2_crypt_options_check(const qcow2_state *s, const option_list *options, 
     const char *name = qcow2_crypt_format_name(s->crypt_method);
     if (format && strcmp(format, name) != 0)
         return error_set(errp, "Header reported '%s' encryption format but options specify '%s'", name, format);
-    const char *const *known = s->crypt_method == QCOW2_CRYPT_AES ? qcow2_crypt_aes_keys : qcow2_crypt_luks_keys;
+    const char *const *known = qcow2_crypt_open_keys;
     for (size_t i = 0; options && i < options->count; i++) {
         const char *key = options->entries[i].key;
         if (strncmp(key, "encrypt.", 8) != 0)
