@@ -357,6 +357,23 @@ static void convert_job_throttle(convert_job *job, uint64_t bytes)
     }
 }
 
+/* For a compressed target: whether the first cluster of the n sectors at buf is all zeroes, and in
+ * *run the sectors of the clusters from there that are alike (the last may be short). */
+static bool convert_clusters_classify(const uint8_t *buf, uint64_t n, uint64_t cluster_sectors, uint64_t *run)
+{
+    uint64_t first = n < cluster_sectors ? n : cluster_sectors;
+    bool zero = convert_buffer_is_zero(buf, (size_t)(first * CONVERT_SECTOR));
+    uint64_t done = first;
+    while (done < n) {
+        uint64_t piece = n - done < cluster_sectors ? n - done : cluster_sectors;
+        if (convert_buffer_is_zero(buf + done * CONVERT_SECTOR, (size_t)(piece * CONVERT_SECTOR)) != zero)
+            break;
+        done += piece;
+    }
+    *run = done;
+    return zero;
+}
+
 /* Writes count sectors at sector according to kind: data (skipping or zeroing zero runs), zeroes
  * (nothing when the target already reads as zeroes) or nothing for backing runs. */
 static int convert_job_write(convert_job *job, uint64_t sector, uint64_t count, const uint8_t *buf,
@@ -369,7 +386,7 @@ static int convert_job_write(convert_job *job, uint64_t sector, uint64_t count, 
             if (job->min_sparse == 0)
                 write_data = true;
             else if (job->compressed)
-                write_data = !convert_buffer_is_zero(buf, (size_t)(n * CONVERT_SECTOR));
+                write_data = !convert_clusters_classify(buf, n, job->cluster_sectors, &n);
             else
                 write_data = convert_sectors_classify_min(buf, n, &n, job->min_sparse, sector, job->alignment);
         }
@@ -440,7 +457,9 @@ static int convert_job_run(convert_job *job, bool progress)
             cli_error("invalid cluster size");
             return -1;
         }
-        job->buffer_sectors = job->cluster_sectors;
+        /* whole clusters, as many as fit the usual request (their compression runs on every core);
+         * each cluster is still judged zero or not on its own, as qemu's cluster-sized requests are */
+        job->buffer_sectors = job->buffer_sectors / job->cluster_sectors * job->cluster_sectors;
     }
     /* A first pass over the block status sizes the progress bar (and, as in qemu, reports status
      * errors before anything is written). */
