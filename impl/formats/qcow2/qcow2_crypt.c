@@ -216,7 +216,11 @@ static int qcow2_crypt_create_luks(block_node *node, const qcow2_crypt_create_pa
     if (offset < 0)
         return -1;
     uint64_t clusters_bytes = qcow2_size_to_clusters(s, header_bytes) * s->cluster_size;
-    if (block_node_write_zeroes(node->file, (uint64_t)offset, clusters_bytes, 0, errp) < 0)
+    /* written as zero bytes (allocated on disk, as qemu's zero write of them is) */
+    uint8_t *zeroes = memory_alloc_zero((size_t)clusters_bytes);
+    int written = format_file_write(node->file, (uint64_t)offset, (size_t)clusters_bytes, zeroes, errp);
+    free(zeroes);
+    if (written < 0)
         return -1;
     s->crypto_header_offset = (uint64_t)offset;
     s->crypto_header_length = header_bytes;
