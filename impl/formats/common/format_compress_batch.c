@@ -42,8 +42,12 @@ static void *format_compress_worker(void *opaque)
 /* The threads to use for count jobs: the online cores, at most count and the cap. */
 static size_t format_compress_thread_count(size_t count)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t threads = cores > 0 ? (size_t)cores : 1;
+    static atomic_long cores; /* sysconf reads /sys each time: asked once */
+    if (atomic_load(&cores) == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        atomic_store(&cores, online > 0 ? online : 1);
+    }
+    size_t threads = (size_t)atomic_load(&cores);
     if (threads > FORMAT_COMPRESS_MAX_THREADS)
         threads = FORMAT_COMPRESS_MAX_THREADS;
     return threads < count ? threads : count;
@@ -74,27 +78,31 @@ static int64_t format_compressed_write_batch(format_compression type, size_t clu
     if (count > batch_clusters)
         count = batch_clusters;
     size_t bytes = count * cluster_size < length ? count * cluster_size : length;
-    uint8_t *plain = memory_alloc_array(count, cluster_size);
+    size_t tail = bytes % cluster_size;
+    uint8_t *padded = NULL; /* a short last cluster is compressed padded with zeroes */
     uint8_t *packed = memory_alloc_array(count, cluster_size);
     format_compress_job *jobs = memory_alloc_array(count, sizeof(*jobs));
-    memset(plain, 0, count * cluster_size); /* a short last cluster is compressed padded with zeroes */
-    memcpy(plain, buf, bytes);
     for (size_t i = 0; i < count; i++)
-        jobs[i] = (format_compress_job){plain + i * cluster_size, cluster_size, packed + i * cluster_size,
+        jobs[i] = (format_compress_job){buf + i * cluster_size, cluster_size, packed + i * cluster_size,
                                         cluster_size - 1, 0};
+    if (tail) {
+        padded = memory_alloc_zero(cluster_size);
+        memcpy(padded, buf + (count - 1) * cluster_size, tail);
+        jobs[count - 1].src = padded;
+    }
     format_compress_batch_run(type, false, jobs, count);
     int64_t ret = (int64_t)bytes;
     for (size_t i = 0; i < count && ret >= 0; i++) {
         size_t n = bytes - i * cluster_size < cluster_size ? bytes - i * cluster_size : cluster_size;
         if (jobs[i].result == -1)
             ret = error_set(errp, "Invalid argument");
-        else if (store(context, offset + i * cluster_size, n, plain + i * cluster_size, packed + i * cluster_size,
+        else if (store(context, offset + i * cluster_size, n, jobs[i].src, packed + i * cluster_size,
                        jobs[i].result, errp) < 0)
             ret = -1;
     }
     free(jobs);
     free(packed);
-    free(plain);
+    free(padded);
     return ret;
 }
 

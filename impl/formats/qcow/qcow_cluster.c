@@ -377,7 +377,7 @@ static int qcow_compressed_cluster_store(void *context, uint64_t offset, size_t 
 }
 
 /* The guest bytes compressed together on every core. */
-#define QCOW_COMPRESS_BATCH_BYTES (4u << 20)
+#define QCOW_COMPRESS_BATCH_BYTES (2u << 20)
 
 int qcow_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
 {

@@ -219,14 +219,20 @@ typedef struct qcow2_state {
     bool bitmaps_loaded;
     bool signaled_corruption;
     bool metadata_writeback;   /* refcount and L2 updates stay in the caches until flushed (whole tables) */
+    /* compressed clusters decompressed ahead of the reader (qcow2_read): guest cluster i of the run
+     * from inflated_start holds the data of L2 entry inflated_entries[i] */
+    uint8_t *inflated;
+    uint64_t inflated_start;
+    uint64_t *inflated_entries;
+    size_t inflated_count;
     bool unusable;             /* a fatal corruption was found: all I/O fails ("No medium found") */
     qcow2_bitmap *bitmaps;     /* in-memory bitmaps, newest first as qemu lists them */
     size_t bitmap_memory_count;
 } qcow2_state;
 
-/* Compressed clusters are (de)compressed in batches of at most 4 MiB of guest data and 64 clusters
+/* Compressed clusters are (de)compressed in batches of at most 2 MiB of guest data and 64 clusters
  * (at least one cluster), so that memory stays bounded for any cluster size. */
-#define QCOW2_COMPRESS_BATCH_BYTES (4u << 20)
+#define QCOW2_COMPRESS_BATCH_BYTES (2u << 20)
 #define QCOW2_COMPRESS_BATCH_CLUSTERS 64u
 static inline size_t qcow2_compress_batch_clusters(uint64_t cluster_size)
 {
@@ -404,6 +410,9 @@ void qcow2_close(block_node *node);
 void qcow2_metadata_writeback_begin(block_node *node, bool refcounts_first);
 /* Writes every dirty table in that order and returns to write-through. */
 int qcow2_metadata_writeback_end(block_node *node, error **errp);
+
+/* Forgets the clusters decompressed ahead (any change of guest data or of the clusters it lives in). */
+void qcow2_inflated_forget(qcow2_state *s);
 
 /* ---- encryption (qcow2_crypt.c) ---- */
 /* Checks the encrypt.* runtime options against the header's method, in qemu's words. */

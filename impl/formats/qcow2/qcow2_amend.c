@@ -189,6 +189,7 @@ int qcow2_truncate(block_node *node, uint64_t size, bool exact, block_preallocat
                    error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     (void)shrink_allowed;
     if (size % 512)
         return error_set_errnum(errp, EINVAL, "The new size must be a multiple of 512");
@@ -330,6 +331,7 @@ static int qcow2_make_completely_empty(block_node *node, error **errp)
 int qcow2_make_empty(block_node *node, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     uint64_t per_cluster = s->cluster_size / 8;
     uint64_t l1_clusters = (s->l1_size + per_cluster - 1) / per_cluster;
     if (s->version >= 3 && s->nb_snapshots == 0 && !(s->has_bitmaps_extension && s->bitmap_count) &&
@@ -650,6 +652,7 @@ done:
 int qcow2_amend(block_node *node, const option_list *options, bool force, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     bool encryption_update = false;
     int old_version = s->version, new_version = s->version;
     uint64_t new_size = 0;

@@ -507,54 +507,81 @@ static int qcow2_cow_read(block_node *node, uint64_t guest_cluster, uint64_t ent
     return 0;
 }
 
-/* Reads the run of compressed clusters that starts at offset (the first is known compressed, its L2
- * entry first_entry, bytes of it wanted), at most length bytes and a batch of clusters,
- * decompressing them on every core. Returns the bytes read into buf, or -1 with *errp set. */
-static int64_t qcow2_read_compressed_run(block_node *node, uint64_t offset, uint64_t length, uint64_t first_bytes,
-                                         uint64_t first_entry, uint8_t *buf, error **errp)
+void qcow2_inflated_forget(qcow2_state *s)
+{
+    s->inflated_count = 0;
+}
+
+/* Decompresses, on every core, the run of compressed clusters from the guest cluster at start (its L2
+ * entry first_entry): as many as a batch holds, while they are compressed, read ahead of the reader.
+ * Returns 0, or -1 with *errp set. */
+static int qcow2_inflated_fill(block_node *node, uint64_t start, uint64_t first_entry, error **errp)
 {
     qcow2_state *s = node->state;
+    size_t batch = qcow2_compress_batch_clusters(s->cluster_size);
     format_compress_job jobs[QCOW2_COMPRESS_BATCH_CLUSTERS];
-    uint64_t wanted[QCOW2_COMPRESS_BATCH_CLUSTERS], entry = first_entry, bytes = first_bytes, done = 0;
-    size_t count = 0, batch = qcow2_compress_batch_clusters(s->cluster_size);
-    int64_t ret = -1;
-    uint8_t *plain = memory_alloc_array(batch, (size_t)s->cluster_size);
-    memset(jobs, 0, sizeof(jobs));
+    size_t count = 0;
+    int ret = -1;
+    qcow2_inflated_forget(s);
+    if (s->inflated == NULL) {
+        s->inflated = memory_alloc_array(batch, (size_t)s->cluster_size);
+        s->inflated_entries = memory_alloc_array(batch, sizeof(uint64_t));
+    }
+    uint64_t entry = first_entry;
     for (;;) {
         uint64_t host, csize;
         qcow2_parse_compressed_entry(s, entry, &host, &csize);
         uint8_t *packed = memory_alloc_zero(csize);
-        jobs[count] = (format_compress_job){packed, csize, plain + count * s->cluster_size, s->cluster_size, 0};
-        wanted[count++] = bytes;
+        jobs[count] = (format_compress_job){packed, csize, s->inflated + count * s->cluster_size, s->cluster_size, 0};
+        s->inflated_entries[count++] = entry;
         if (format_file_read(node->file, host, csize, packed, errp) < 0)
             goto out;
-        done += bytes;
-        if (count == batch || done >= length)
+        uint64_t next = start + count * s->cluster_size;
+        if (count == batch || next >= node->size)
             break;
         qcow2_type type;
-        uint64_t next_host;
-        if (qcow2_host_offset_get(node, offset + done, length - done, &type, &next_host, &bytes, &entry, errp) < 0)
+        uint64_t next_host, bytes;
+        if (qcow2_host_offset_get(node, next, s->cluster_size, &type, &next_host, &bytes, &entry, errp) < 0)
             goto out;
-        if (type != QCOW2_TYPE_COMPRESSED || bytes == 0)
+        if (type != QCOW2_TYPE_COMPRESSED)
             break;
     }
     format_compress_batch_run((format_compression)s->compression_type, true, jobs, count);
-    uint64_t position = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count; i++)
         if (jobs[i].result < 0) {
-            error_set(errp, "Input/output error");
-            goto out;
+            count = i; /* what decompressed before it stays usable */
+            break;
         }
-        uint64_t in_cluster = qcow2_offset_into_cluster(s, offset + position);
-        memcpy(buf + position, jobs[i].dest + in_cluster, wanted[i]);
-        position += wanted[i];
-    }
-    ret = (int64_t)done;
+    ret = 0;
 out:
     for (size_t i = 0; i < count; i++)
         free((void *)jobs[i].src);
-    free(plain);
+    if (ret == 0) {
+        s->inflated_start = start;
+        s->inflated_count = count;
+    }
     return ret;
+}
+
+/* Copies bytes of the compressed guest cluster at offset (L2 entry entry) from the clusters
+ * decompressed ahead, filling them first when it is not among them. Returns 0, or -1 with *errp. */
+static int qcow2_read_compressed(block_node *node, uint64_t offset, uint64_t bytes, uint64_t entry, uint8_t *buf,
+                                 error **errp)
+{
+    qcow2_state *s = node->state;
+    uint64_t cluster = qcow2_start_of_cluster(s, offset);
+    uint64_t index = (cluster - s->inflated_start) >> s->cluster_bits;
+    bool cached = s->inflated_count > 0 && cluster >= s->inflated_start && index < s->inflated_count &&
+                  s->inflated_entries[index] == entry;
+    if (!cached) {
+        if (qcow2_inflated_fill(node, cluster, entry, errp) < 0)
+            return -1;
+        index = 0;
+        if (s->inflated_count == 0)
+            return error_set(errp, "Input/output error");
+    }
+    memcpy(buf, s->inflated + index * s->cluster_size + qcow2_offset_into_cluster(s, offset), bytes);
+    return 0;
 }
 
 /* Reads guest data (qemu's qcow2_co_preadv_part). */
@@ -580,13 +607,10 @@ int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, e
             if (block_node_read_backing(node, offset, bytes, buf, errp) < 0)
                 return -1;
             break;
-        case QCOW2_TYPE_COMPRESSED: {
-            int64_t run = qcow2_read_compressed_run(node, offset, length, bytes, entry, buf, errp);
-            if (run < 0)
+        case QCOW2_TYPE_COMPRESSED:
+            if (qcow2_read_compressed(node, offset, bytes, entry, buf, errp) < 0)
                 return -1;
-            bytes = (uint64_t)run;
             break;
-        }
         case QCOW2_TYPE_NORMAL:
             if (s->crypt_method ? qcow2_crypt_read(node, host, offset, bytes, buf, errp) < 0
                                 : format_file_read(s->data_node, host, bytes, buf, errp) < 0)
@@ -859,6 +883,7 @@ out:
 int qcow2_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     if (s->unusable)
         return error_set(errp, "No medium found");
     qcow2_bitmaps_mark(node, offset, length);
@@ -1033,6 +1058,7 @@ static bool qcow2_range_is_zero(block_node *node, uint64_t offset, uint64_t leng
 int qcow2_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     uint64_t end = offset + length;
     uint64_t head_start = offset & ~(s->subcluster_size - 1);
     uint64_t tail_end = (end + s->subcluster_size - 1) & ~(s->subcluster_size - 1);
@@ -1146,6 +1172,7 @@ static int qcow2_cluster_discard_run(block_node *node, uint64_t offset, uint64_t
 int qcow2_cluster_discard(block_node *node, uint64_t offset, uint64_t length, bool full, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     bool saved = s->discard_freed;
     s->discard_freed = saved || full;
     int ret = qcow2_cluster_discard_run(node, offset, length, full, errp);

@@ -52,6 +52,7 @@ static int qcow2_compressed_tail_align(block_node *node, error **errp)
 int qcow2_write_compressed(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     if (length == 0)
         return qcow2_compressed_tail_align(node, errp);
     if (qcow2_has_data_file(s))

@@ -31,6 +31,8 @@ static void qcow2_state_release(qcow2_state *s)
     free(s->unknown_extensions);
     format_cache_clear(&s->l2_cache);
     format_cache_clear(&s->refblock_cache);
+    free(s->inflated);
+    free(s->inflated_entries);
     qcow2_crypt_close(s);
     if (s->data_node_owned)
         block_node_close(s->data_node);

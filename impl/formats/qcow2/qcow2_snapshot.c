@@ -372,6 +372,7 @@ static long qcow2_snapshot_find(const qcow2_snapshot *table, size_t n, const cha
 int qcow2_snapshot_goto(block_node *node, const char *id_or_name, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     qcow2_snapshot *table;
     size_t n;
     uint64_t size;
@@ -482,6 +483,7 @@ out:
 int qcow2_snapshot_load(block_node *node, const char *id, const char *name, error **errp)
 {
     qcow2_state *s = node->state;
+    qcow2_inflated_forget(s);
     qcow2_snapshot *table;
     size_t n;
     uint64_t size;
