@@ -1,5 +1,6 @@
 # iotests/test_info.py — `qemu-img info` on raw images, human and JSON output (spec/architecture.md §Tests, §JSON).
 import json
+import os
 import re
 
 from conftest import sparse_file
@@ -108,3 +109,13 @@ def test_info_errors(qimg):
     assert p.stderr == "qemu-img: --output expects 'human' or 'json', not 'xml'\nTry 'qemu-img info --help' for more information\n"
     p = qimg.run("info", "-f", "raw", "--image-opts", "driver=raw,file.filename=t.img", check=1)
     assert p.stderr == "qemu-img: --image-opts and --format are mutually exclusive\n"
+
+
+def test_each_backing_level_names_itself_in_the_error(qimg):
+    qimg.ok("create", "-q", "-f", "qcow2", "base.qcow2", "1M")
+    qimg.ok("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "mid.qcow2")
+    qimg.ok("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2")
+    os.unlink(qimg.path("base.qcow2"))
+    p = qimg.run("map", "top.qcow2", check=1)
+    assert p.stderr == ("qemu-img: Could not open 'top.qcow2': Could not open backing file: Could not open backing "
+                        "file: Could not open 'base.qcow2': No such file or directory\n")

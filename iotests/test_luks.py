@@ -295,3 +295,14 @@ def test_detached_header_opens_with_header_filename(qimg):
     assert [c["name"] for c in doc["children"]] == ["header", "file"]
     p = qimg.run("info", "h.luks", check=1)
     assert p.stderr == "qemu-img: Could not open 'h.luks': LUKS payload is overlapping with the header\n"
+
+
+def test_key_secret_is_asked_before_the_header_is_read(qimg):
+    qimg.ok("create", "-q", "-f", "qcow2", "n.qcow2", "1M")
+    p = qimg.run("convert", "-f", "luks", "n.qcow2", "-O", "raw", "o.raw", check=1)
+    assert p.stderr == "qemu-img: Could not open 'n.qcow2': Parameter 'key-secret' is required for cipher\n"
+    p = qimg.run("convert", "--image-opts", "driver=luks,key-secret=nos,file.filename=n.qcow2", "-O", "raw", "o.raw",
+                 check=1)
+    assert p.stderr.endswith(": No secret with id 'nos'\n")
+    p = qimg.run("info", "-f", "luks", "n.qcow2", check=1)  # metadata only: the header is what is wrong
+    assert p.stderr == "qemu-img: Could not open 'n.qcow2': Volume is not in LUKS format\n"

@@ -484,8 +484,12 @@ static int open_backing_chain(block_node *node, int flags, int depth, error **er
     free(full);
     node->backing = backing;
     int ret = open_backing_chain(backing, flags, depth + 1, errp);
-    if (ret < 0)
+    if (ret < 0) {
+        /* qemu names every level: "Could not open backing file: " once per image below the top */
+        if (errp && *errp && (*errp)->kind != ERROR_KIND_LOCK_USER_PERMISSION)
+            error_prepend(errp, "Could not open backing file: ");
         return -1;
+    }
     return 0;
 }
 

@@ -65,6 +65,19 @@ static int luks_open_unlock(block_node *node, option_list *options, error **errp
     return 0;
 }
 
+/* qemu asks for the key secret (and looks it up) before it reads the header, unless only metadata is
+ * wanted. Returns 0, or -1 with *errp set. */
+static int luks_open_secret_check(option_list *options, int flags, error **errp)
+{
+    const char *secret = options ? option_list_get(options, "key-secret") : NULL;
+    size_t length = 0;
+    if (flags & BLOCK_OPEN_NO_IO)
+        return 0;
+    if (secret == NULL)
+        return error_set(errp, "Parameter 'key-secret' is required for cipher");
+    return secret_lookup(secret, &length, errp) ? 0 : -1;
+}
+
 /* Opens the file of a detached header that header.filename names (header.driver, when given, must
  * be "file"). Returns 0 (s->header_node NULL without the option), or -1 with *errp set. */
 static int luks_header_node_open(block_node *node, option_list *options, int flags, error **errp)
@@ -100,7 +113,8 @@ static int luks_open(block_node *node, option_list *options, int flags, error **
 {
     luks_state *s = memory_alloc_zero(sizeof(*s));
     node->state = s;
-    if (luks_runtime_options_check(options, errp) < 0 || luks_header_node_open(node, options, flags, errp) < 0 ||
+    if (luks_runtime_options_check(options, errp) < 0 || luks_open_secret_check(options, flags, errp) < 0 ||
+        luks_header_node_open(node, options, flags, errp) < 0 ||
         luks_block_open(&s->block, s->header_node ? s->header_node : node->file, 0, 0, s->header_node != NULL,
                         errp) < 0)
         goto fail;
