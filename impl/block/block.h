@@ -321,6 +321,18 @@ int block_node_is_allocated_above(block_node *node, block_node *base, uint64_t o
 
 /* Frees node, its children and its backing chain. */
 void block_node_close(block_node *node);
+
+/* A host file, as the kernel names it. */
+typedef struct block_file_identity {
+    uint64_t device;
+    uint64_t inode;
+} block_file_identity;
+
+/* Appends to ids (which holds *count of at most max) the host files under node: its protocol
+ * file, its other children and, when backing is set, its backing chain's. Returns false when they
+ * do not fit or one cannot be identified (callers then assume files are shared). */
+bool block_node_file_identities(const block_node *node, bool backing, block_file_identity *ids, size_t max,
+                                size_t *count);
 /* Frees node like block_node_close, but the format skips what it writes only when an image is
  * closed (parallels: clearing the in-use mark, trimming the file): what qemu-img leaves behind
  * when a command fails and exits with the image still open. Data already written stays. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "block.h"
 #include "../util/memory.h"
@@ -103,6 +104,25 @@ void block_node_add_child(block_node *node, const char *name, block_node *child)
         node->children[node->child_count].node = child;
         node->child_count++;
     }
+}
+
+bool block_node_file_identities(const block_node *node, bool backing, block_file_identity *ids, size_t max,
+                                size_t *count)
+{
+    if (node == NULL)
+        return true;
+    if (node->fd >= 0) {
+        struct stat st;
+        if (*count >= max || fstat(node->fd, &st) != 0)
+            return false;
+        ids[(*count)++] = (block_file_identity){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+    }
+    if (!block_node_file_identities(node->file, backing, ids, max, count))
+        return false;
+    for (size_t i = 0; i < node->child_count; i++)
+        if (!block_node_file_identities(node->children[i].node, backing, ids, max, count))
+            return false;
+    return !backing || block_node_file_identities(node->backing, backing, ids, max, count);
 }
 
 void block_node_close(block_node *node)

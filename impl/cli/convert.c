@@ -9,6 +9,7 @@
 #include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
+#include "../util/pipeline.h"
 #include "../util/report.h"
 
 /* convert's own long-only options. */
@@ -26,6 +27,8 @@ enum {
     CONVERT_BUFFER_SECTORS_MAX = 32768,     /* largest -S value, in sectors */
     CONVERT_REQUEST_SECTORS_MAX = 4194303,  /* largest block status query, in sectors */
     CONVERT_PARALLEL_MAX = 16,
+    CONVERT_PIPELINE_DEPTH = 3, /* reading ahead of writing by this many requests keeps both busy */
+    CONVERT_FILES_MAX = 256,    /* host files compared to decide whether reads may overlap writes */
 };
 
 /* What a run of sectors needs on the target. */
@@ -69,7 +72,7 @@ typedef struct convert_options {
     bool explicit_sparse;
     int64_t min_sparse; /* sectors */
     int64_t rate_limit;
-    int64_t parallel;   /* -m: checked as qemu does; the copy itself is sequential */
+    int64_t parallel;   /* -m: the most requests in flight */
 } convert_options;
 
 /* The state of the copy loop. */
@@ -96,6 +99,9 @@ typedef struct convert_job {
     uint64_t rate_limit;        /* bytes per second, 0: none */
     uint64_t bytes_written;
     struct timespec started;
+    int64_t parallel;           /* -m: the most requests in flight */
+    uint64_t next_sector;       /* where the reading stage goes on */
+    bool progress;
 } convert_job;
 
 /* ---- small helpers ---- */
@@ -446,12 +452,122 @@ static int convert_job_copy(convert_job *job, uint64_t sector, uint64_t count, e
     return 0;
 }
 
+/* One request of the copy, as the reading stage hands it to the writing stage. */
+typedef enum convert_piece_status {
+    CONVERT_PIECE_READY,
+    CONVERT_PIECE_PLAN_FAILED, /* block status failed (the message is printed) */
+    CONVERT_PIECE_READ_FAILED, /* the read failed (err says why) */
+} convert_piece_status;
+
+typedef struct convert_piece {
+    uint64_t sector;
+    uint64_t count;
+    convert_kind kind;
+    bool whole_copy; /* copied by offloading, nothing read */
+    bool counted;    /* part of the progress total */
+    convert_piece_status status;
+    error *err;
+} convert_piece;
+
+/* The reading stage: plans the next request from the block status and reads its data into buf
+ * (pipeline_produce_fn). */
+static int convert_piece_produce(void *context, void *item, uint8_t *buf)
+{
+    convert_job *job = context;
+    convert_piece *piece = item;
+    uint64_t sector = job->next_sector;
+    if (sector >= job->total_sectors)
+        return 0;
+    int64_t chunk = convert_job_chunk_plan(job, sector);
+    job->next_sector = job->total_sectors; /* a failure ends the stream after this piece */
+    if (chunk < 0) {
+        piece->status = CONVERT_PIECE_PLAN_FAILED;
+        return 1;
+    }
+    uint64_t n = (uint64_t)chunk;
+    convert_kind kind = job->kind;
+    if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO && n > job->buffer_sectors)
+        n = job->buffer_sectors;
+    piece->sector = sector;
+    piece->count = n;
+    piece->counted = kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO);
+    piece->whole_copy = job->copy_range && kind == CONVERT_KIND_DATA;
+    if (kind == CONVERT_KIND_DATA && !piece->whole_copy) {
+        if (convert_job_read(job, sector, n, buf, &piece->err) < 0) {
+            piece->status = CONVERT_PIECE_READ_FAILED;
+            return 1;
+        }
+    } else if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO) {
+        kind = CONVERT_KIND_DATA;
+        memset(buf, 0, (size_t)(n * CONVERT_SECTOR));
+    }
+    piece->kind = kind;
+    job->next_sector = sector + n;
+    return 1;
+}
+
+/* The writing stage: advances the progress bar and writes one request, in order; prints qemu's
+ * message and returns -1 when the request or its read failed (pipeline_consume_fn). */
+static int convert_piece_consume(void *context, void *item, uint8_t *buf)
+{
+    convert_job *job = context;
+    convert_piece *piece = item;
+    if (piece->status == CONVERT_PIECE_PLAN_FAILED)
+        return -1;
+    if (piece->counted) {
+        job->allocated_done += piece->count;
+        if (job->progress && job->allocated_sectors)
+            cli_progress_update(job->allocated_done, job->allocated_sectors);
+    }
+    if (piece->status == CONVERT_PIECE_READ_FAILED) {
+        cli_error("error while reading at byte %" PRIu64 ": %s", piece->sector * CONVERT_SECTOR,
+                  error_message(piece->err));
+        error_free(piece->err);
+        return -1;
+    }
+    error *err = NULL;
+    int r = piece->whole_copy ? convert_job_copy(job, piece->sector, piece->count, &err)
+                              : convert_job_write(job, piece->sector, piece->count, buf, piece->kind, &err);
+    if (r < 0) {
+        cli_error("error while writing at byte %" PRIu64 ": %s", piece->sector * CONVERT_SECTOR, error_message(err));
+        error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether some host file of the target (not of its read-only backing chain) is also one that the
+ * sources read: then reads and writes must not overlap in time. */
+static bool convert_job_files_shared(const convert_job *job)
+{
+    block_file_identity target[CONVERT_FILES_MAX], sources[CONVERT_FILES_MAX];
+    size_t target_count = 0, source_count = 0;
+    if (!block_node_file_identities(job->target, false, target, CONVERT_FILES_MAX, &target_count))
+        return true;
+    for (size_t i = 0; i < job->source_count; i++)
+        if (!block_node_file_identities(job->sources[i].node, true, sources, CONVERT_FILES_MAX, &source_count))
+            return true;
+    for (size_t i = 0; i < target_count; i++)
+        for (size_t j = 0; j < source_count; j++)
+            if (target[i].device == sources[j].device && target[i].inode == sources[j].inode)
+                return true;
+    return false;
+}
+
+/* The requests in flight: reading runs ahead of writing by up to -m requests (at most
+ * CONVERT_PIPELINE_DEPTH) when nothing is shared; compressed targets (already spread over the
+ * cores), offloaded copies and -m 1 go one request at a time. */
+static size_t convert_job_depth(const convert_job *job)
+{
+    if (job->compressed || job->copy_range || job->parallel <= 1 || convert_job_files_shared(job))
+        return 1;
+    return job->parallel < CONVERT_PIPELINE_DEPTH ? (size_t)job->parallel : CONVERT_PIPELINE_DEPTH;
+}
+
 /* Runs the copy over every sector of the concatenated sources; returns 0 or -1 (messages printed,
  * or none for the final end-of-stream compressed write, as qemu). */
 static int convert_job_run(convert_job *job, bool progress)
 {
-    int ret = -1;
-    uint8_t *buf = NULL;
     if (job->compressed) {
         if (job->cluster_sectors == 0 || job->cluster_sectors > job->buffer_sectors) {
             cli_error("invalid cluster size");
@@ -472,55 +588,28 @@ static int convert_job_run(convert_job *job, bool progress)
         sector += (uint64_t)n;
     }
     job->status_end = 0;
-    buf = memory_alloc_aligned((size_t)(job->buffer_sectors * CONVERT_SECTOR));
+    job->next_sector = 0;
+    job->progress = progress;
     clock_gettime(CLOCK_MONOTONIC, &job->started);
-    error *err = NULL;
-    for (uint64_t sector = 0; sector < job->total_sectors;) {
-        int64_t chunk = convert_job_chunk_plan(job, sector);
-        if (chunk < 0)
-            goto cleanup;
-        uint64_t n = (uint64_t)chunk;
-        convert_kind kind = job->kind;
-        if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO && n > job->buffer_sectors)
-            n = job->buffer_sectors;
-        if (kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO)) {
-            job->allocated_done += n;
-            if (progress && job->allocated_sectors)
-                cli_progress_update(job->allocated_done, job->allocated_sectors);
-        }
-        bool whole_copy = job->copy_range && kind == CONVERT_KIND_DATA;
-        if (kind == CONVERT_KIND_DATA && !whole_copy) {
-            if (convert_job_read(job, sector, n, buf, &err) < 0) {
-                cli_error("error while reading at byte %" PRIu64 ": %s", sector * CONVERT_SECTOR,
-                          error_message(err));
-                goto cleanup;
-            }
-        } else if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO) {
-            kind = CONVERT_KIND_DATA;
-            memset(buf, 0, (size_t)(n * CONVERT_SECTOR));
-        }
-        int r;
-        if (whole_copy) {
-            r = convert_job_copy(job, sector, n, &err);
-        } else {
-            r = convert_job_write(job, sector, n, buf, kind, &err);
-        }
-        if (r < 0) {
-            cli_error("error while writing at byte %" PRIu64 ": %s", sector * CONVERT_SECTOR, error_message(err));
-            goto cleanup;
-        }
-        sector += n;
-    }
+    pipeline_config pipeline = {
+        .depth = convert_job_depth(job),
+        .buffer_size = (size_t)(job->buffer_sectors * CONVERT_SECTOR),
+        .item_size = sizeof(convert_piece),
+        .produce = convert_piece_produce,
+        .consume = convert_piece_consume,
+        .context = job,
+    };
+    if (pipeline_run(&pipeline) < 0)
+        return -1;
     if (job->compressed) {
         /* The empty compressed write tells the driver the stream has ended. */
-        if (block_node_write_compressed(job->target, 0, 0, NULL, &err) < 0)
-            goto cleanup;
+        error *err = NULL;
+        int r = block_node_write_compressed(job->target, 0, 0, NULL, &err);
+        error_free(err);
+        if (r < 0)
+            return -1;
     }
-    ret = 0;
-cleanup:
-    error_free(err);
-    free(buf);
-    return ret;
+    return 0;
 }
 
 /* ---- bitmaps ---- */
@@ -1072,6 +1161,7 @@ static int convert_job_configure(convert_job *job, const convert_options *option
     job->quiet = options->quiet;
     job->min_sparse = (uint64_t)options->min_sparse;
     job->rate_limit = (uint64_t)options->rate_limit;
+    job->parallel = options->parallel;
     job->has_zero_init = options->target_is_zero;
     if (!job->has_zero_init && !options->skip_create && job->min_sparse && !job->target_has_backing)
         job->has_zero_init = block_node_has_zero_init(job->target);

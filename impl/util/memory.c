@@ -82,6 +82,14 @@ void *memory_alloc_aligned(size_t size)
     return p;
 }
 
+void *memory_alloc_aligned_unset(size_t size)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 4096, size ? size : 4096) != 0)
+        memory_exhausted();
+    return p;
+}
+
 static void string_buffer_reserve(string_buffer *sb, size_t extra)
 {
     size_t need = sb->length + extra + 1;

@@ -18,8 +18,11 @@ char *memory_strndup(const char *s, size_t n);
 /* printf into a newly allocated string. */
 char *memory_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *memory_vprintf(const char *fmt, va_list ap);
-/* Page-aligned buffer (for O_DIRECT); free with free(). */
+/* Page-aligned buffer (for O_DIRECT), zeroed; free with free(). */
 void *memory_alloc_aligned(size_t size);
+/* Page-aligned buffer left as the system gives it: pages the caller never writes cost no memory.
+ * Only for buffers that are always written before they are read. */
+void *memory_alloc_aligned_unset(size_t size);
 
 /* A growable byte/character buffer. */
 typedef struct string_buffer {

@@ -215,6 +215,36 @@ static void test_compression_round_trips(void **state)
     assert_int_equal(format_compress(FORMAT_COMPRESSION_DEFLATE, packed, 1024, plain, sizeof(plain)), -2);
 }
 
+/* Deflate streams as qcow2 finds them: followed by the rest of their last sector, longer than the
+ * cluster, or damaged; the fast decoder and zlib must agree with zlib's verdict alone. */
+static void test_deflate_streams_qemu_accepts(void **state)
+{
+    (void)state;
+    enum { CLUSTER = 65536 };
+    static uint8_t plain[2 * CLUSTER], packed[2 * CLUSTER + 512], back[CLUSTER];
+    uint32_t x = 7;
+    for (size_t i = 0; i < sizeof(plain); i++) {
+        x = x * 1103515245u + 12345u;
+        plain[i] = (uint8_t)("abcdefgh"[(x >> 16) & 7]);
+    }
+    /* a whole cluster, with slack after the stream: exactly the cluster comes back */
+    long n = format_compress(FORMAT_COMPRESSION_DEFLATE, packed, CLUSTER - 1, plain, CLUSTER);
+    assert_true(n > 0);
+    memset(packed + n, 0xa5, 512);
+    assert_int_equal(format_decompress(FORMAT_COMPRESSION_DEFLATE, back, CLUSTER, packed, (size_t)n + 512), 0);
+    assert_memory_equal(back, plain, CLUSTER);
+    /* a stream of two clusters read into one: the first cluster, as zlib's Z_BUF_ERROR with a full buffer */
+    n = format_compress(FORMAT_COMPRESSION_DEFLATE, packed, sizeof(packed), plain, sizeof(plain));
+    assert_true(n > 0);
+    memset(back, 0, sizeof(back));
+    assert_int_equal(format_decompress(FORMAT_COMPRESSION_DEFLATE, back, CLUSTER, packed, (size_t)n), 0);
+    assert_memory_equal(back, plain, CLUSTER);
+    /* a damaged block header (reserved block type 3) does not decompress */
+    n = format_compress(FORMAT_COMPRESSION_DEFLATE, packed, CLUSTER - 1, plain, CLUSTER);
+    packed[0] |= 0x06;
+    assert_int_equal(format_decompress(FORMAT_COMPRESSION_DEFLATE, back, CLUSTER, packed, (size_t)n), -1);
+}
+
 static void test_ranges_and_alignment(void **state)
 {
     (void)state;
@@ -239,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_refmap_counts_duplicates_and_leaks),
         cmocka_unit_test(test_check_statistics_count_fragments),
         cmocka_unit_test(test_compression_round_trips),
+        cmocka_unit_test(test_deflate_streams_qemu_accepts),
         cmocka_unit_test(test_ranges_and_alignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /* format_compress.c — cluster compression with zlib and libzstd shared by the format drivers
  * (spec/formats-common.md §Compression). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -48,6 +50,23 @@ long format_compress(format_compression type, uint8_t *dest, size_t dest_size, c
     return ret;
 }
 
+/* ISA-L's inflate, about twice as fast as zlib's: true when it decoded src into all dest_size bytes
+ * of dest (the stream ending there or later). Anything else is left to zlib, whose verdict on odd
+ * streams (truncated ones, a stream longer than the cluster) is the one qemu gives. */
+static bool format_inflate_fast(uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size)
+{
+    struct inflate_state state;
+    if (src_size > UINT32_MAX || dest_size > UINT32_MAX)
+        return false;
+    isal_inflate_init(&state);
+    state.crc_flag = ISAL_DEFLATE;
+    state.next_in = (uint8_t *)src;
+    state.avail_in = (uint32_t)src_size;
+    state.next_out = dest;
+    state.avail_out = (uint32_t)dest_size;
+    return isal_inflate_stateless(&state) == ISAL_DECOMP_OK && state.avail_out == 0;
+}
+
 /* Decompresses src into exactly dest_size bytes; 0 or -1. */
 int format_decompress(format_compression type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size)
 {
@@ -73,6 +92,8 @@ int format_decompress(format_compression type, uint8_t *dest, size_t dest_size, 
         ZSTD_freeDCtx(context);
         return ret;
     }
+    if (format_inflate_fast(dest, dest_size, src, src_size))
+        return 0;
     z_stream stream;
     memset(&stream, 0, sizeof(stream));
     if (inflateInit2(&stream, -12) != Z_OK)

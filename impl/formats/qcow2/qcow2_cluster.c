@@ -512,55 +512,145 @@ void qcow2_inflated_forget(qcow2_state *s)
     s->inflated_count = 0;
 }
 
+/* A compressed cluster of a run being read: where its bytes are in the file. */
+typedef struct qcow2_packed_cluster {
+    uint64_t host;
+    uint64_t size;
+} qcow2_packed_cluster;
+
+/* Reads the packed bytes of count clusters into one buffer, one read per stretch of the file they
+ * cover together (compressed clusters are stored back to back, the last sector of one often
+ * holding the start of the next); jobs[i].src points at cluster i's bytes. Returns the buffer (the
+ * caller frees it) or NULL with *errp set. */
+static uint8_t *qcow2_packed_run_read(block_node *node, const qcow2_packed_cluster *clusters, size_t count,
+                                      format_compress_job *jobs, error **errp)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += clusters[i].size;
+    uint8_t *packed = memory_alloc_aligned_unset((size_t)total); /* every byte is read into */
+    uint64_t stretch_host = 0, stretch_end = 0, stretch_at = 0, used = 0;
+    size_t first = 0; /* the first cluster of the current stretch */
+    for (size_t i = 0; i <= count; i++) {
+        bool joins = i < count && i > first && clusters[i].host >= stretch_host && clusters[i].host <= stretch_end;
+        if (i > 0 && !joins) {
+            /* the stretch [stretch_host, stretch_end) ends before cluster i */
+            if (format_file_read(node->file, stretch_host, (size_t)(stretch_end - stretch_host), packed + stretch_at,
+                                 errp) < 0) {
+                free(packed);
+                return NULL;
+            }
+            for (size_t j = first; j < i; j++)
+                jobs[j].src = packed + stretch_at + (clusters[j].host - stretch_host);
+            used = stretch_at + (stretch_end - stretch_host);
+        }
+        if (i == count)
+            break;
+        if (i == 0 || !joins) {
+            first = i;
+            stretch_host = clusters[i].host;
+            stretch_end = clusters[i].host + clusters[i].size;
+            stretch_at = used;
+        } else if (clusters[i].host + clusters[i].size > stretch_end) {
+            stretch_end = clusters[i].host + clusters[i].size;
+        }
+        jobs[i].src_size = (size_t)clusters[i].size;
+    }
+    return packed;
+}
+
+/* Collects the run of compressed clusters from the cluster-aligned offset (L2 entry entry): at most
+ * limit, while they follow one another as compressed clusters within the image. clusters and
+ * entries (when not NULL) receive where each is stored and its L2 entry; returns the count (>= 1),
+ * or 0 with *errp set. */
+static size_t qcow2_compressed_run_collect(block_node *node, uint64_t offset, size_t limit, uint64_t entry,
+                                           qcow2_packed_cluster *clusters, uint64_t *entries, error **errp)
+{
+    qcow2_state *s = node->state;
+    size_t count = 0;
+    for (;;) {
+        qcow2_parse_compressed_entry(s, entry, &clusters[count].host, &clusters[count].size);
+        if (entries != NULL)
+            entries[count] = entry;
+        count++;
+        uint64_t next = offset + count * s->cluster_size;
+        if (count == limit || next >= node->size)
+            return count;
+        qcow2_type type;
+        uint64_t host, bytes;
+        if (qcow2_host_offset_get(node, next, s->cluster_size, &type, &host, &bytes, &entry, errp) < 0)
+            return 0;
+        if (type != QCOW2_TYPE_COMPRESSED)
+            return count;
+    }
+}
+
+/* Decompresses count compressed clusters on every core into count consecutive clusters at dest.
+ * Returns how many from the first decompressed (count when all did), or -1 with *errp set when
+ * their bytes cannot be read. */
+static int64_t qcow2_compressed_run_inflate(block_node *node, const qcow2_packed_cluster *clusters, size_t count,
+                                            uint8_t *dest, error **errp)
+{
+    qcow2_state *s = node->state;
+    format_compress_job jobs[QCOW2_COMPRESS_BATCH_CLUSTERS];
+    for (size_t i = 0; i < count; i++)
+        jobs[i] = (format_compress_job){NULL, 0, dest + i * s->cluster_size, s->cluster_size, 0};
+    uint8_t *packed = qcow2_packed_run_read(node, clusters, count, jobs, errp);
+    if (packed == NULL)
+        return -1;
+    format_compress_batch_run((format_compression)s->compression_type, true, jobs, count);
+    free(packed);
+    for (size_t i = 0; i < count; i++)
+        if (jobs[i].result < 0)
+            return (int64_t)i;
+    return (int64_t)count;
+}
+
+/* Reads whole compressed clusters from the cluster-aligned offset (L2 entry entry), as many as
+ * follow one another within length and a batch, decompressing them on every core straight into
+ * buf. Returns the bytes read (whole clusters), or -1 with *errp set ("Input/output error" for a
+ * cluster that does not decompress). */
+static int64_t qcow2_read_compressed_run(block_node *node, uint64_t offset, uint64_t length, uint64_t entry,
+                                         uint8_t *buf, error **errp)
+{
+    qcow2_state *s = node->state;
+    qcow2_packed_cluster clusters[QCOW2_COMPRESS_BATCH_CLUSTERS];
+    size_t limit = qcow2_compress_batch_clusters(s->cluster_size);
+    if (length / s->cluster_size < limit)
+        limit = (size_t)(length / s->cluster_size);
+    size_t count = qcow2_compressed_run_collect(node, offset, limit, entry, clusters, NULL, errp);
+    if (count == 0)
+        return -1;
+    int64_t done = qcow2_compressed_run_inflate(node, clusters, count, buf, errp);
+    if (done < 0)
+        return -1;
+    if ((size_t)done < count)
+        return error_set(errp, "Input/output error");
+    return (int64_t)(count * s->cluster_size);
+}
+
 /* Decompresses, on every core, the run of compressed clusters from the guest cluster at start (its L2
  * entry first_entry): as many as a batch holds, while they are compressed, read ahead of the reader.
- * Returns 0, or -1 with *errp set. */
+ * Those before the first that fails stay usable. Returns 0, or -1 with *errp set. */
 static int qcow2_inflated_fill(block_node *node, uint64_t start, uint64_t first_entry, error **errp)
 {
     qcow2_state *s = node->state;
     size_t batch = qcow2_compress_batch_clusters(s->cluster_size);
-    format_compress_job jobs[QCOW2_COMPRESS_BATCH_CLUSTERS];
-    size_t count = 0;
-    int ret = -1;
+    qcow2_packed_cluster clusters[QCOW2_COMPRESS_BATCH_CLUSTERS];
     qcow2_inflated_forget(s);
     if (s->inflated == NULL) {
         s->inflated = memory_alloc_array(batch, (size_t)s->cluster_size);
         s->inflated_entries = memory_alloc_array(batch, sizeof(uint64_t));
     }
-    uint64_t entry = first_entry;
-    for (;;) {
-        uint64_t host, csize;
-        qcow2_parse_compressed_entry(s, entry, &host, &csize);
-        uint8_t *packed = memory_alloc_zero(csize);
-        jobs[count] = (format_compress_job){packed, csize, s->inflated + count * s->cluster_size, s->cluster_size, 0};
-        s->inflated_entries[count++] = entry;
-        if (format_file_read(node->file, host, csize, packed, errp) < 0)
-            goto out;
-        uint64_t next = start + count * s->cluster_size;
-        if (count == batch || next >= node->size)
-            break;
-        qcow2_type type;
-        uint64_t next_host, bytes;
-        if (qcow2_host_offset_get(node, next, s->cluster_size, &type, &next_host, &bytes, &entry, errp) < 0)
-            goto out;
-        if (type != QCOW2_TYPE_COMPRESSED)
-            break;
-    }
-    format_compress_batch_run((format_compression)s->compression_type, true, jobs, count);
-    for (size_t i = 0; i < count; i++)
-        if (jobs[i].result < 0) {
-            count = i; /* what decompressed before it stays usable */
-            break;
-        }
-    ret = 0;
-out:
-    for (size_t i = 0; i < count; i++)
-        free((void *)jobs[i].src);
-    if (ret == 0) {
-        s->inflated_start = start;
-        s->inflated_count = count;
-    }
-    return ret;
+    size_t count = qcow2_compressed_run_collect(node, start, batch, first_entry, clusters, s->inflated_entries, errp);
+    if (count == 0)
+        return -1;
+    int64_t done = qcow2_compressed_run_inflate(node, clusters, count, s->inflated, errp);
+    if (done < 0)
+        return -1;
+    s->inflated_start = start;
+    s->inflated_count = (size_t)done;
+    return 0;
 }
 
 /* Copies bytes of the compressed guest cluster at offset (L2 entry entry) from the clusters
@@ -608,8 +698,16 @@ int qcow2_read(block_node *node, uint64_t offset, size_t length, uint8_t *buf, e
                 return -1;
             break;
         case QCOW2_TYPE_COMPRESSED:
-            if (qcow2_read_compressed(node, offset, bytes, entry, buf, errp) < 0)
+            /* a request of many whole clusters is decompressed in place; single clusters come
+             * from the run decompressed ahead */
+            if (qcow2_offset_into_cluster(s, offset) == 0 && length >= 2 * s->cluster_size) {
+                int64_t done = qcow2_read_compressed_run(node, offset, length, entry, buf, errp);
+                if (done < 0)
+                    return -1;
+                bytes = (uint64_t)done;
+            } else if (qcow2_read_compressed(node, offset, bytes, entry, buf, errp) < 0) {
                 return -1;
+            }
             break;
         case QCOW2_TYPE_NORMAL:
             if (s->crypt_method ? qcow2_crypt_read(node, host, offset, bytes, buf, errp) < 0
