@@ -179,6 +179,30 @@ static void test_refmap_counts_duplicates_and_leaks(void **state)
     format_refmap_free(&map);
 }
 
+/* Counts past two bytes survive the map's widening, and so do the counts already there. */
+static void test_refmap_widens_past_two_bytes(void **state)
+{
+    (void)state;
+    format_refmap map;
+    format_refmap_init(&map, 16, 8 << 16);
+    format_refmap_set(&map, 3, 7);
+    for (uint64_t i = 0; i < 70000; i++)
+        assert_true(format_refmap_increment(&map, 5, UINT64_MAX, NULL));
+    assert_int_equal(format_refmap_get(&map, 5), 70000);
+    assert_int_equal(format_refmap_get(&map, 3), 7);
+    /* a limit is still a limit once wide */
+    uint64_t previous = 0;
+    format_refmap_set(&map, 6, 65535);
+    assert_false(format_refmap_increment(&map, 6, 65535, &previous));
+    assert_int_equal(previous, 65535);
+    format_refmap_set(&map, 40, UINT64_MAX - 1); /* grows past the first size, wide */
+    assert_int_equal(format_refmap_get(&map, 40), UINT64_MAX - 1);
+    assert_int_equal(format_refmap_end_offset(&map), 41ull << 16);
+    format_refmap_reset(&map);
+    assert_int_equal(format_refmap_get(&map, 5), 0);
+    format_refmap_free(&map);
+}
+
 static void test_check_statistics_count_fragments(void **state)
 {
     (void)state;
@@ -267,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_cache_writes_back_in_dependency_order),
         cmocka_unit_test(test_cache_evicts_dirty_tables_by_writing_them),
         cmocka_unit_test(test_refmap_counts_duplicates_and_leaks),
+        cmocka_unit_test(test_refmap_widens_past_two_bytes),
         cmocka_unit_test(test_check_statistics_count_fragments),
         cmocka_unit_test(test_compression_round_trips),
         cmocka_unit_test(test_deflate_streams_qemu_accepts),

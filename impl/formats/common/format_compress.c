@@ -10,26 +10,73 @@
 
 #include "format_compress.h"
 
-/* Compresses src into at most dest_size bytes; the length, -2 when it does not fit, -1 on failure. */
+void format_codec_free(format_codec *codec)
+{
+    ZSTD_freeCCtx(codec->zstd_compress);
+    ZSTD_freeDCtx(codec->zstd_decompress);
+    codec->zstd_compress = NULL;
+    codec->zstd_decompress = NULL;
+}
+
+/* One zstd frame of src in at most dest_size bytes, with the library's default parameters. */
+static long format_zstd_compress(format_codec *codec, uint8_t *dest, size_t dest_size, const uint8_t *src,
+                                 size_t src_size)
+{
+    if (codec->zstd_compress == NULL && (codec->zstd_compress = ZSTD_createCCtx()) == NULL)
+        return -1;
+    ZSTD_CCtx *context = codec->zstd_compress;
+    ZSTD_CCtx_reset(context, ZSTD_reset_session_only);
+    ZSTD_outBuffer output = {dest, dest_size, 0};
+    ZSTD_inBuffer input = {src, src_size, 0};
+    size_t left = ZSTD_compressStream2(context, &output, &input, ZSTD_e_end);
+    if (ZSTD_isError(left))
+        return ZSTD_getErrorCode(left) == ZSTD_error_dstSize_tooSmall ? -2 : -1;
+    return left > 0 ? -2 : (long)output.pos;
+}
+
+/* Decodes zstd frames from src until dest_size bytes are out. */
+static int format_zstd_decompress(format_codec *codec, uint8_t *dest, size_t dest_size, const uint8_t *src,
+                                  size_t src_size)
+{
+    if (codec->zstd_decompress == NULL && (codec->zstd_decompress = ZSTD_createDCtx()) == NULL)
+        return -1;
+    ZSTD_DCtx *context = codec->zstd_decompress;
+    ZSTD_DCtx_reset(context, ZSTD_reset_session_only);
+    ZSTD_outBuffer output = {dest, dest_size, 0};
+    ZSTD_inBuffer input = {src, src_size, 0};
+    while (output.pos < output.size) {
+        size_t last_in = input.pos, last_out = output.pos;
+        size_t result = ZSTD_decompressStream(context, &output, &input);
+        if (ZSTD_isError(result))
+            return -1;
+        if (input.pos == last_in && output.pos == last_out)
+            return -1;
+    }
+    return 0;
+}
+
 long format_compress(format_compression type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size)
 {
-    if (type == FORMAT_COMPRESSION_ZSTD) {
-        ZSTD_outBuffer output = {dest, dest_size, 0};
-        ZSTD_inBuffer input = {src, src_size, 0};
-        ZSTD_CCtx *context = ZSTD_createCCtx();
-        long ret;
-        if (context == NULL)
-            return -1;
-        size_t left = ZSTD_compressStream2(context, &output, &input, ZSTD_e_end);
-        if (ZSTD_isError(left))
-            ret = ZSTD_getErrorCode(left) == ZSTD_error_dstSize_tooSmall ? -2 : -1;
-        else if (left > 0)
-            ret = -2;
-        else
-            ret = (long)output.pos;
-        ZSTD_freeCCtx(context);
-        return ret;
-    }
+    format_codec codec = {0};
+    long ret = format_codec_compress(&codec, type, dest, dest_size, src, src_size);
+    format_codec_free(&codec);
+    return ret;
+}
+
+int format_decompress(format_compression type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size)
+{
+    format_codec codec = {0};
+    int ret = format_codec_decompress(&codec, type, dest, dest_size, src, src_size);
+    format_codec_free(&codec);
+    return ret;
+}
+
+/* Compresses src into at most dest_size bytes; the length, -2 when it does not fit, -1 on failure. */
+long format_codec_compress(format_codec *codec, format_compression type, uint8_t *dest, size_t dest_size,
+                           const uint8_t *src, size_t src_size)
+{
+    if (type == FORMAT_COMPRESSION_ZSTD)
+        return format_zstd_compress(codec, dest, dest_size, src, src_size);
     z_stream stream;
     memset(&stream, 0, sizeof(stream));
     if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -68,30 +115,11 @@ static bool format_inflate_fast(uint8_t *dest, size_t dest_size, const uint8_t *
 }
 
 /* Decompresses src into exactly dest_size bytes; 0 or -1. */
-int format_decompress(format_compression type, uint8_t *dest, size_t dest_size, const uint8_t *src, size_t src_size)
+int format_codec_decompress(format_codec *codec, format_compression type, uint8_t *dest, size_t dest_size,
+                            const uint8_t *src, size_t src_size)
 {
-    if (type == FORMAT_COMPRESSION_ZSTD) {
-        ZSTD_outBuffer output = {dest, dest_size, 0};
-        ZSTD_inBuffer input = {src, src_size, 0};
-        ZSTD_DCtx *context = ZSTD_createDCtx();
-        int ret = 0;
-        if (context == NULL)
-            return -1;
-        while (output.pos < output.size) {
-            size_t last_in = input.pos, last_out = output.pos;
-            size_t result = ZSTD_decompressStream(context, &output, &input);
-            if (ZSTD_isError(result)) {
-                ret = -1;
-                break;
-            }
-            if (input.pos == last_in && output.pos == last_out) {
-                ret = -1;
-                break;
-            }
-        }
-        ZSTD_freeDCtx(context);
-        return ret;
-    }
+    if (type == FORMAT_COMPRESSION_ZSTD)
+        return format_zstd_decompress(codec, dest, dest_size, src, src_size);
     if (format_inflate_fast(dest, dest_size, src, src_size))
         return 0;
     z_stream stream;

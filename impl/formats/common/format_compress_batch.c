@@ -18,25 +18,29 @@ typedef struct format_compress_batch {
     atomic_size_t next;
 } format_compress_batch;
 
-/* Runs one job. */
-static void format_compress_job_run(const format_compress_batch *batch, format_compress_job *job)
+/* Runs one job with the worker's codec. */
+static void format_compress_job_run(const format_compress_batch *batch, format_codec *codec,
+                                    format_compress_job *job)
 {
     if (batch->decompress)
-        job->result = format_decompress(batch->type, job->dest, job->dest_size, job->src, job->src_size);
+        job->result = format_codec_decompress(codec, batch->type, job->dest, job->dest_size, job->src, job->src_size);
     else
-        job->result = format_compress(batch->type, job->dest, job->dest_size, job->src, job->src_size);
+        job->result = format_codec_compress(codec, batch->type, job->dest, job->dest_size, job->src, job->src_size);
 }
 
 /* A worker: takes jobs until none is left. */
 static void *format_compress_worker(void *opaque)
 {
     format_compress_batch *batch = opaque;
+    format_codec codec = {0};
     for (;;) {
         size_t index = atomic_fetch_add(&batch->next, 1);
         if (index >= batch->count)
-            return NULL;
-        format_compress_job_run(batch, &batch->jobs[index]);
+            break;
+        format_compress_job_run(batch, &codec, &batch->jobs[index]);
     }
+    format_codec_free(&codec);
+    return NULL;
 }
 
 /* The threads to use for count jobs: the online cores, at most count and the cap. */

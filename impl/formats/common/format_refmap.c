@@ -16,7 +16,8 @@ void format_refmap_init(format_refmap *map, uint32_t cluster_bits, uint64_t byte
 
 void format_refmap_free(format_refmap *map)
 {
-    free(map->counts);
+    free(map->narrow);
+    free(map->wide);
     memset(map, 0, sizeof(*map));
 }
 
@@ -24,16 +25,45 @@ void format_refmap_grow(format_refmap *map, uint64_t clusters)
 {
     if (clusters <= map->count)
         return;
-    map->counts = memory_realloc(map->counts, (size_t)clusters * sizeof(uint64_t));
-    memset(map->counts + map->count, 0, (size_t)(clusters - map->count) * sizeof(uint64_t));
+    if (map->wide) {
+        map->wide = memory_realloc(map->wide, (size_t)clusters * sizeof(*map->wide));
+        memset(map->wide + map->count, 0, (size_t)(clusters - map->count) * sizeof(*map->wide));
+    } else {
+        map->narrow = memory_realloc(map->narrow, (size_t)clusters * sizeof(*map->narrow));
+        memset(map->narrow + map->count, 0, (size_t)(clusters - map->count) * sizeof(*map->narrow));
+    }
     map->count = clusters;
 }
 
 void format_refmap_reset(format_refmap *map)
 {
-    if (map->count)
-        memset(map->counts, 0, (size_t)map->count * sizeof(uint64_t));
+    if (map->count && map->wide)
+        memset(map->wide, 0, (size_t)map->count * sizeof(*map->wide));
+    else if (map->count)
+        memset(map->narrow, 0, (size_t)map->count * sizeof(*map->narrow));
     map->highest = 0;
+}
+
+/* Cluster index's count (index < map->count). */
+static uint64_t format_refmap_count_load(const format_refmap *map, uint64_t index)
+{
+    return map->wide ? map->wide[index] : map->narrow[index];
+}
+
+/* Sets cluster index's count (index < map->count), widening the map when it does not fit. */
+static void format_refmap_count_store(format_refmap *map, uint64_t index, uint64_t value)
+{
+    if (map->wide == NULL && value > UINT16_MAX) {
+        map->wide = memory_alloc_array(map->count ? (size_t)map->count : 1, sizeof(*map->wide));
+        for (uint64_t i = 0; i < map->count; i++)
+            map->wide[i] = map->narrow[i];
+        free(map->narrow);
+        map->narrow = NULL;
+    }
+    if (map->wide)
+        map->wide[index] = value;
+    else
+        map->narrow[index] = (uint16_t)value;
 }
 
 uint64_t format_refmap_clusters(const format_refmap *map)
@@ -43,13 +73,13 @@ uint64_t format_refmap_clusters(const format_refmap *map)
 
 uint64_t format_refmap_get(const format_refmap *map, uint64_t index)
 {
-    return index < map->count ? map->counts[index] : 0;
+    return index < map->count ? format_refmap_count_load(map, index) : 0;
 }
 
 void format_refmap_set(format_refmap *map, uint64_t index, uint64_t value)
 {
     format_refmap_grow(map, index + 1);
-    map->counts[index] = value;
+    format_refmap_count_store(map, index, value);
     if (value && index + 1 > map->highest)
         map->highest = index + 1;
 }
@@ -57,11 +87,12 @@ void format_refmap_set(format_refmap *map, uint64_t index, uint64_t value)
 bool format_refmap_increment(format_refmap *map, uint64_t index, uint64_t max_count, uint64_t *previous)
 {
     format_refmap_grow(map, index + 1);
+    uint64_t current = format_refmap_count_load(map, index);
     if (previous)
-        *previous = map->counts[index];
-    if (map->counts[index] >= max_count)
+        *previous = current;
+    if (current >= max_count)
         return false;
-    map->counts[index]++;
+    format_refmap_count_store(map, index, current + 1);
     if (index + 1 > map->highest)
         map->highest = index + 1;
     return true;
@@ -90,7 +121,7 @@ uint64_t format_refmap_allocate(format_refmap *map, uint64_t count, uint64_t *fi
     uint64_t cluster = *first_free, contiguous = 0;
     bool first_gap = true;
     for (; cluster < map->count && contiguous < count; cluster++) {
-        if (map->counts[cluster] != 0) {
+        if (format_refmap_count_load(map, cluster) != 0) {
             contiguous = 0;
             continue;
         }

@@ -9,11 +9,13 @@
 
 #include "../../block/block.h"
 
-/* References counted per host cluster of 2^cluster_bits bytes. Memory grows only with the clusters a
- * caller asks for; callers bound every offset against the file before counting it. */
+/* References counted per host cluster of 2^cluster_bits bytes: two bytes a cluster (as qemu's check
+ * keeps 16-bit refcounts) until a count does not fit, then eight. Memory grows only with the
+ * clusters a caller asks for; callers bound every offset against the file before counting it. */
 typedef struct format_refmap {
     uint32_t cluster_bits;
-    uint64_t *counts;
+    uint16_t *narrow;     /* the counts while every one is below 65536 */
+    uint64_t *wide;       /* the counts once one is not (narrow is then NULL) */
     uint64_t count;       /* clusters tracked */
     uint64_t highest;     /* one past the highest cluster ever referenced (0: none) */
 } format_refmap;
