@@ -17,6 +17,7 @@ the reference's output is deterministic the bytes must be equal.
   BENCH_RUNS=N                  runs per tool and job (default 3)
   BENCH_SCALE=F                 input sizes times F (default 1; 0.125 for a quick look)
   BENCH_ONLY=REGEX              only the jobs whose name matches
+  BENCH_VERBOSE=1               print every run's time
   BENCH_SHM=DIR                 where the page-cache convert job keeps its target (default /dev/shm)
 """
 import hashlib
@@ -43,6 +44,7 @@ REF = os.environ.get("BENCH_REF") or reference_default()
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
+VERBOSE = os.environ.get("BENCH_VERBOSE", "") not in ("", "0")
 WORK = os.path.abspath(os.environ.get("BENCH_DIR", os.path.join(ROOT, "build", "bench-work")))
 # where the CPU-bound convert writes: memory, so that the disk does not decide its time
 SHM = os.environ.get("BENCH_SHM") or ("/dev/shm" if os.path.isdir("/dev/shm") else WORK)
@@ -244,7 +246,7 @@ def jobs():
         convert("convert zlib compressed->raw", "text-zlib.qcow2", "raw", limit="text.raw", verify_source="text.raw"),
         convert("convert zstd compressed->raw", "text-zstd.qcow2", "raw", limit="text.raw", verify_source="text.raw"),
         convert("convert sparse 1 TiB raw->qcow2", "sparse.raw", "qcow2", limit="sparse.raw"),
-        convert("convert 4k-cluster qcow2->raw", "small.qcow2", "raw", verify_source="small.raw"),
+        convert("convert 4k-cluster qcow2->raw", "small.qcow2", "raw", limit="small.raw", verify_source="small.raw"),
         Job("convert 4k-cluster in page cache",
             lambda tool, out: [tool, "convert", "-n", "-O", "raw", "small.qcow2", memory_target()],
             prepare=memory_target_prepare, verify=memory_target_holds("small.raw")),
@@ -286,6 +288,8 @@ def run_job(job):
             subprocess.run(["sync"], check=True)
             seconds, rss, stdout = run(job.argv(tool, out))
             times[tool].append(seconds)
+            if VERBOSE:
+                print(f"  {job.name}: {'qimg' if tool == QIMG else 'reference'} {seconds:.2f} s", flush=True)
             memory[tool] = max(memory[tool], rss or 0)
             if i == 0:
                 if job.verify and not job.verify(tag, out):

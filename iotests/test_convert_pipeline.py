@@ -2,7 +2,9 @@
 # §Concurrency): the requests in flight (-m, -W) never change what is written, reads of compressed
 # runs (whole, partial, decompressed in place or ahead) return the data, and a read that fails stops
 # the copy with qemu's message after everything before it was written.
+import shutil
 import struct
+import subprocess
 
 import pytest
 
@@ -109,3 +111,27 @@ def test_failed_read_stops_the_copy(qimg):
     out = qimg.read("out.raw")
     for i in range(0, bad, CLUSTER):
         assert out[i:i + CLUSTER] in (data[i:i + CLUSTER], bytes(CLUSTER))
+
+
+def writeback_requests(qimg, *args):
+    """Runs qemu-img under strace; returns how many times it asked the host to start writing back."""
+    assert shutil.which("strace"), "strace is missing: run make deps"
+    log = qimg.path("strace.log")
+    p = subprocess.run(["strace", "-f", "-o", log, "-e", "trace=sync_file_range", qimg.binary, *args],
+                       cwd=qimg.dir, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    with open(log) as fh:
+        return sum(1 for line in fh if "sync_file_range(" in line)
+
+
+@pytest.mark.parametrize("fmt", ["raw", "qcow2"])
+def test_target_is_written_back_while_the_copy_goes_on(qimg, fmt):
+    """qimg's own behaviour (qemu-img does not ask for writeback): run against qemu-img it fails."""
+    qimg.write("big.raw", 0, incompressible(40 << 20))
+    qimg.write("small.raw", 0, incompressible(1 << 20))
+    # 40 MiB: the host is asked to start writing back every 8 MiB; 1 MiB: never; nothing else asks
+    assert writeback_requests(qimg, "convert", "-f", "raw", "-O", fmt, "big.raw", "out-big." + fmt) >= 4
+    assert writeback_requests(qimg, "convert", "-f", "raw", "-O", fmt, "small.raw", "out-small." + fmt) == 0
+    assert writeback_requests(qimg, "dd", "-f", "raw", "-O", fmt, "if=big.raw", "of=out-dd." + fmt) == 0
+    qimg.ok("convert", "-O", "raw", "out-big." + fmt, "back.raw")
+    assert qimg.read("back.raw") == qimg.read("big.raw")

@@ -276,6 +276,10 @@ struct block_node {
     int fd;                   /* protocol file: the descriptor, else -1 */
     const uint8_t *memory;    /* memory protocol: the bytes, else NULL */
     bool abandoned;           /* closing without the format's close-time writes (block_node_abandon) */
+    bool streaming;           /* written once from start to end (convert's target): see block_node_streaming_set */
+    uint64_t streamed;        /* bytes written since the host last was asked to start writing back */
+    uint64_t streamed_low;    /* the range those bytes were written in */
+    uint64_t streamed_high;
 };
 
 /* ---- I/O entry points (bounds-checked; they dispatch to the driver) ---- */
@@ -321,6 +325,11 @@ int block_node_is_allocated_above(block_node *node, block_node *base, uint64_t o
 
 /* Frees node, its children and its backing chain. */
 void block_node_close(block_node *node);
+
+/* Marks node and the protocol files under it as written once, start to end (convert's target):
+ * the file protocol then asks the host to start writing back every few MiB, so the data goes to
+ * the disk while the copy goes on instead of all at the end (nothing waits for it: it is no flush). */
+void block_node_streaming_set(block_node *node);
 
 /* A host file, as the kernel names it. */
 typedef struct block_file_identity {

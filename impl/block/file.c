@@ -104,6 +104,27 @@ static int file_read_plain(block_node *node, uint64_t offset, size_t length, uin
     return 0;
 }
 
+enum { FILE_STREAM_WINDOW = 8 << 20 }; /* bytes between two writeback requests of a streamed file */
+
+/* For a file written once start to end: every FILE_STREAM_WINDOW bytes, asks the host to start
+ * writing back what is dirty (asynchronous; a file system that cannot is simply not asked again). */
+static void file_stream_writeback(block_node *node, uint64_t offset, size_t length)
+{
+    if (!node->streaming)
+        return;
+    if (node->streamed == 0 || offset < node->streamed_low)
+        node->streamed_low = offset;
+    if (node->streamed == 0 || offset + length > node->streamed_high)
+        node->streamed_high = offset + length;
+    node->streamed += length;
+    if (node->streamed < FILE_STREAM_WINDOW)
+        return;
+    node->streamed = 0;
+    if (sync_file_range(node->fd, (off_t)node->streamed_low, (off_t)(node->streamed_high - node->streamed_low),
+                        SYNC_FILE_RANGE_WRITE) < 0)
+        node->streaming = false;
+}
+
 /* Writes exactly length bytes at offset. */
 static int file_write(block_node *node, uint64_t offset, size_t length, const uint8_t *buf, int flags,
                       error **errp)
@@ -114,6 +135,7 @@ static int file_write(block_node *node, uint64_t offset, size_t length, const ui
         return -1;
     if (((flags & BLOCK_WRITE_FUA) || (node->flags & BLOCK_OPEN_WRITE_THROUGH)) && !(node->flags & BLOCK_OPEN_NO_FLUSH))
         fdatasync(node->fd);
+    file_stream_writeback(node, offset, length);
     return 0;
 }
 

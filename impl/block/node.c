@@ -106,6 +106,16 @@ void block_node_add_child(block_node *node, const char *name, block_node *child)
     }
 }
 
+void block_node_streaming_set(block_node *node)
+{
+    if (node == NULL)
+        return;
+    node->streaming = true;
+    block_node_streaming_set(node->file);
+    for (size_t i = 0; i < node->child_count; i++)
+        block_node_streaming_set(node->children[i].node);
+}
+
 bool block_node_file_identities(const block_node *node, bool backing, block_file_identity *ids, size_t max,
                                 size_t *count)
 {

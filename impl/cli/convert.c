@@ -591,6 +591,7 @@ static int convert_job_run(convert_job *job, bool progress)
     job->next_sector = 0;
     job->progress = progress;
     clock_gettime(CLOCK_MONOTONIC, &job->started);
+    block_node_streaming_set(job->target);
     pipeline_config pipeline = {
         .depth = convert_job_depth(job),
         .buffer_size = (size_t)(job->buffer_sectors * CONVERT_SECTOR),
