@@ -28,7 +28,8 @@ enum {
     CONVERT_REQUEST_SECTORS_MAX = 4194303,  /* largest block status query, in sectors */
     CONVERT_PARALLEL_MAX = 16,
     CONVERT_PIPELINE_DEPTH = 3, /* reading ahead of writing by this many requests keeps both busy */
-    CONVERT_FILES_MAX = 256,    /* host files compared to decide whether reads may overlap writes */
+    CONVERT_FILES_MAX = 256,
+    CONVERT_BATCH_PIECES = 64,  /* requests read ahead into one buffer (2 MiB of 64 KiB clusters, with gaps) */    /* host files compared to decide whether reads may overlap writes */
 };
 
 /* What a run of sectors needs on the target. */
@@ -101,6 +102,7 @@ typedef struct convert_job {
     struct timespec started;
     int64_t parallel;           /* -m: the most requests in flight */
     uint64_t next_sector;       /* where the reading stage goes on */
+    size_t batch_pieces;        /* requests one buffer may hold */
     bool progress;
 } convert_job;
 
@@ -462,6 +464,7 @@ typedef enum convert_piece_status {
 typedef struct convert_piece {
     uint64_t sector;
     uint64_t count;
+    uint64_t buffer_at;  /* where its data starts in the batch's buffer, in sectors */
     convert_kind kind;
     bool whole_copy; /* copied by offloading, nothing read */
     bool counted;    /* part of the progress total */
@@ -469,49 +472,75 @@ typedef struct convert_piece {
     error *err;
 } convert_piece;
 
-/* The reading stage: plans the next request from the block status and reads its data into buf
- * (pipeline_produce_fn). */
-static int convert_piece_produce(void *context, void *item, uint8_t *buf)
+/* The requests that share one buffer: small ones (a compressed cluster each) are read ahead
+ * together, and still written one by one as qemu writes them. A failed piece is the last. */
+typedef struct convert_batch {
+    size_t count;
+    convert_piece pieces[CONVERT_BATCH_PIECES];
+} convert_batch;
+
+/* Plans the request at job->next_sector and reads its data into buf from *used sectors on.
+ * Returns false, changing nothing, when its data does not fit the buffer's rest (it opens the
+ * next batch); true when the piece is made (it may be a failure, which ends the stream). */
+static bool convert_piece_produce(convert_job *job, convert_piece *piece, uint8_t *buf, uint64_t *used)
 {
-    convert_job *job = context;
-    convert_piece *piece = item;
     uint64_t sector = job->next_sector;
-    if (sector >= job->total_sectors)
-        return 0;
     int64_t chunk = convert_job_chunk_plan(job, sector);
-    job->next_sector = job->total_sectors; /* a failure ends the stream after this piece */
     if (chunk < 0) {
         piece->status = CONVERT_PIECE_PLAN_FAILED;
-        return 1;
+        job->next_sector = job->total_sectors;
+        return true;
     }
     uint64_t n = (uint64_t)chunk;
     convert_kind kind = job->kind;
     if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO && n > job->buffer_sectors)
         n = job->buffer_sectors;
-    piece->sector = sector;
-    piece->count = n;
+    bool whole_copy = job->copy_range && kind == CONVERT_KIND_DATA;
+    bool buffered = (kind == CONVERT_KIND_DATA && !whole_copy) || (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO);
+    if (buffered && *used > 0 && *used + n > job->buffer_sectors)
+        return false; /* the plan is kept in the job: the next batch makes the same piece */
+    *piece = (convert_piece){.sector = sector, .count = n, .buffer_at = *used, .whole_copy = whole_copy};
     piece->counted = kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO);
-    piece->whole_copy = job->copy_range && kind == CONVERT_KIND_DATA;
-    if (kind == CONVERT_KIND_DATA && !piece->whole_copy) {
-        if (convert_job_read(job, sector, n, buf, &piece->err) < 0) {
+    uint8_t *data = buf + *used * CONVERT_SECTOR;
+    if (kind == CONVERT_KIND_DATA && !whole_copy) {
+        if (convert_job_read(job, sector, n, data, &piece->err) < 0) {
             piece->status = CONVERT_PIECE_READ_FAILED;
-            return 1;
+            job->next_sector = job->total_sectors;
+            return true;
         }
     } else if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO) {
         kind = CONVERT_KIND_DATA;
-        memset(buf, 0, (size_t)(n * CONVERT_SECTOR));
+        memset(data, 0, (size_t)(n * CONVERT_SECTOR));
     }
+    if (buffered)
+        *used += n;
     piece->kind = kind;
     job->next_sector = sector + n;
-    return 1;
+    return true;
 }
 
-/* The writing stage: advances the progress bar and writes one request, in order; prints qemu's
- * message and returns -1 when the request or its read failed (pipeline_consume_fn). */
-static int convert_piece_consume(void *context, void *item, uint8_t *buf)
+/* The reading stage: plans requests from the block status and reads their data into buf while they
+ * fit (pipeline_produce_fn). */
+static int convert_batch_produce(void *context, void *item, uint8_t *buf)
 {
     convert_job *job = context;
-    convert_piece *piece = item;
+    convert_batch *batch = item;
+    uint64_t used = 0;
+    while (batch->count < job->batch_pieces && job->next_sector < job->total_sectors) {
+        convert_piece *piece = &batch->pieces[batch->count];
+        if (!convert_piece_produce(job, piece, buf, &used))
+            break;
+        batch->count++;
+        if (piece->status != CONVERT_PIECE_READY)
+            break;
+    }
+    return batch->count > 0;
+}
+
+/* Advances the progress bar and writes one request; prints qemu's message and returns -1 when the
+ * request or its read failed. */
+static int convert_piece_consume(convert_job *job, convert_piece *piece, const uint8_t *buf)
+{
     if (piece->status == CONVERT_PIECE_PLAN_FAILED)
         return -1;
     if (piece->counted) {
@@ -522,18 +551,32 @@ static int convert_piece_consume(void *context, void *item, uint8_t *buf)
     if (piece->status == CONVERT_PIECE_READ_FAILED) {
         cli_error("error while reading at byte %" PRIu64 ": %s", piece->sector * CONVERT_SECTOR,
                   error_message(piece->err));
-        error_free(piece->err);
         return -1;
     }
     error *err = NULL;
+    const uint8_t *data = buf + piece->buffer_at * CONVERT_SECTOR;
     int r = piece->whole_copy ? convert_job_copy(job, piece->sector, piece->count, &err)
-                              : convert_job_write(job, piece->sector, piece->count, buf, piece->kind, &err);
+                              : convert_job_write(job, piece->sector, piece->count, data, piece->kind, &err);
     if (r < 0) {
         cli_error("error while writing at byte %" PRIu64 ": %s", piece->sector * CONVERT_SECTOR, error_message(err));
         error_free(err);
         return -1;
     }
     return 0;
+}
+
+/* The writing stage: writes a batch's requests in order (pipeline_consume_fn). */
+static int convert_batch_consume(void *context, void *item, uint8_t *buf)
+{
+    convert_job *job = context;
+    convert_batch *batch = item;
+    int ret = 0;
+    for (size_t i = 0; i < batch->count; i++) {
+        if (ret == 0 && convert_piece_consume(job, &batch->pieces[i], buf) < 0)
+            ret = -1;
+        error_free(batch->pieces[i].err);
+    }
+    return ret;
 }
 
 /* Whether some host file of the target (not of its read-only backing chain) is also one that the
@@ -592,12 +635,14 @@ static int convert_job_run(convert_job *job, bool progress)
     job->progress = progress;
     clock_gettime(CLOCK_MONOTONIC, &job->started);
     block_node_streaming_set(job->target);
+    size_t depth = convert_job_depth(job);
+    job->batch_pieces = depth > 1 ? CONVERT_BATCH_PIECES : 1; /* one at a time: read as qemu reads */
     pipeline_config pipeline = {
-        .depth = convert_job_depth(job),
+        .depth = depth,
         .buffer_size = (size_t)(job->buffer_sectors * CONVERT_SECTOR),
-        .item_size = sizeof(convert_piece),
-        .produce = convert_piece_produce,
-        .consume = convert_piece_consume,
+        .item_size = sizeof(convert_batch),
+        .produce = convert_batch_produce,
+        .consume = convert_batch_consume,
         .context = job,
     };
     if (pipeline_run(&pipeline) < 0)
