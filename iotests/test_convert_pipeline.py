@@ -135,3 +135,32 @@ def test_target_is_written_back_while_the_copy_goes_on(qimg, fmt):
     assert writeback_requests(qimg, "dd", "-f", "raw", "-O", fmt, "if=big.raw", "of=out-dd." + fmt) == 0
     qimg.ok("convert", "-O", "raw", "out-big." + fmt, "back.raw")
     assert qimg.read("back.raw") == qimg.read("big.raw")
+
+
+def damaged_copy(qimg, name, data, bad):
+    """A compressed qcow2 of data whose cluster at bad does not decompress."""
+    qimg.write(name + ".raw", 0, data)
+    qimg.ok("convert", "-c", "-f", "raw", "-O", "qcow2", name + ".raw", name)
+    with open(qimg.path(name), "r+b") as fh:
+        fh.seek(l2_entry_offset(qimg.path(name), bad))
+        entry = struct.unpack(">Q", fh.read(8))[0]
+        fh.seek(entry & ((1 << 54) - 1))
+        fh.write(b"\xff" * 64)
+
+
+@pytest.mark.parametrize("damaged", ["first", "second", "both"])
+def test_compare_reads_both_images_at_once(qimg, damaged):
+    """compare reads the second image on a helper thread; a failure is still reported as a sequential
+    compare reports it: the first image's before the second's."""
+    data = b"".join(text(CLUSTER, i) for i in range(48))
+    bad = 40 * CLUSTER
+    for name in ("a.qcow2", "b.qcow2"):
+        if damaged in ("both", name[0] == "a" and "first" or "second"):
+            damaged_copy(qimg, name, data, bad)
+        else:
+            qimg.write(name + ".raw", 0, data)
+            qimg.ok("convert", "-c", "-f", "raw", "-O", "qcow2", name + ".raw", name)
+    p = qimg.run("compare", "a.qcow2", "b.qcow2")
+    assert p.returncode == 4
+    culprit = "b.qcow2" if damaged == "second" else "a.qcow2"
+    assert p.stderr == f"qemu-img: Error while reading offset {bad} of {culprit}: Input/output error\n"

@@ -7,6 +7,7 @@
 #include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
+#include "../util/worker.h"
 
 enum {
     COMPARE_SECTOR = 512,
@@ -84,6 +85,41 @@ static int compare_image_read(compare_image *image, uint64_t offset, uint64_t le
     return 0;
 }
 
+/* One image's read of a chunk, run on the helper thread for the second image. */
+typedef struct compare_read {
+    compare_image *image;
+    uint64_t offset;
+    uint64_t length;
+    uint8_t *buf;
+    int result;
+    error *err;
+} compare_read;
+
+static void compare_read_run(void *argument)
+{
+    compare_read *r = argument;
+    r->result = block_node_read(r->image->node, r->offset, (size_t)r->length, r->buf, &r->err);
+}
+
+/* Reads the same chunk of both images at once, the second on the helper thread; prints the first
+ * failure as a sequential compare would (the first image's before the second's) and returns -1. */
+static int compare_images_read(compare_image *a, compare_image *b, uint64_t offset, uint64_t length, uint8_t *buf_a,
+                               uint8_t *buf_b, worker *helper)
+{
+    compare_read first = {a, offset, length, buf_a, 0, NULL};
+    compare_read second = {b, offset, length, buf_b, 0, NULL};
+    worker_run(helper, compare_read_run, &second);
+    compare_read_run(&first);
+    worker_wait(helper);
+    compare_read *failed = first.result < 0 ? &first : second.result < 0 ? &second : NULL;
+    if (failed)
+        cli_error("Error while reading offset %" PRIu64 " of %s: %s", offset, failed->image->name,
+                  error_message(failed->err));
+    error_free(first.err);
+    error_free(second.err);
+    return failed ? -1 : 0;
+}
+
 /* Checks that a range of image reads as zeroes: 0 when it does, 1 (after "Content mismatch") when not,
  * 4 on a read error. */
 static int compare_image_check_empty(compare_image *image, uint64_t offset, uint64_t length, uint8_t *buf,
@@ -121,7 +157,7 @@ static uint64_t compare_sectors(uint64_t bytes)
 
 /* Walks both images over their common length; returns the exit code (0 when still identical). */
 static int compare_range_walk(compare_image *a, compare_image *b, bool strict, bool quiet, uint8_t *buf_a,
-                               uint8_t *buf_b, uint64_t progress_total, uint64_t *offset_out)
+                               uint8_t *buf_b, uint64_t progress_total, uint64_t *offset_out, worker *helper)
 {
     uint64_t common = a->size < b->size ? a->size : b->size;
     uint64_t offset = 0;
@@ -147,8 +183,7 @@ static int compare_range_walk(compare_image *a, compare_image *b, bool strict, b
             if (allocated_a) {
                 if (chunk > COMPARE_BUFFER_SIZE)
                     chunk = COMPARE_BUFFER_SIZE;
-                if (compare_image_read(a, offset, chunk, buf_a) < 0 ||
-                    compare_image_read(b, offset, chunk, buf_b) < 0) {
+                if (compare_images_read(a, b, offset, chunk, buf_a, buf_b, helper) < 0) {
                     ret = 4;
                     goto cleanup;
                 }
@@ -281,7 +316,10 @@ static int compare_contents(compare_image *a, compare_image *b, bool strict, boo
             printf("Strict mode: Image size mismatch!\n");
         goto cleanup;
     }
-    ret = compare_range_walk(a, b, strict, quiet, buf_a, buf_b, progress_total, &offset);
+    worker helper;
+    worker_start(&helper); /* when it cannot start, the second read runs after the first */
+    ret = compare_range_walk(a, b, strict, quiet, buf_a, buf_b, progress_total, &offset, &helper);
+    worker_stop(&helper);
     if (ret)
         goto cleanup;
     if (a->size != b->size) {
