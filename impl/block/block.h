@@ -192,6 +192,11 @@ struct block_driver {
     /* Status of [offset, offset+length) in this node only (the block layer walks the chain). */
     int (*block_status)(block_node *node, uint64_t offset, uint64_t length, block_status_result *out, error **errp);
     int (*flush)(block_node *node, error **errp);
+    /* Keep the metadata changes of data writes in the format's caches, written back whole on a
+     * flush, on writeback_end or when the caches are full, in the order crash consistency needs
+     * (as qemu's qcow2 caches); NULL: metadata is written through. */
+    void (*writeback_begin)(block_node *node);
+    int (*writeback_end)(block_node *node, error **errp);
     /* Change the virtual size; exact: the file must be exactly that size (protocols). */
     int (*truncate)(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
                     error **errp);
@@ -289,6 +294,11 @@ int block_node_write_compressed(block_node *node, uint64_t offset, size_t length
 int block_node_write_zeroes(block_node *node, uint64_t offset, uint64_t length, int flags, error **errp);
 int block_node_discard(block_node *node, uint64_t offset, uint64_t length, error **errp);
 int block_node_flush(block_node *node, error **errp);
+/* A bulk copy into node begins: its format may keep metadata changes in its caches until
+ * block_node_writeback_end (or a flush, or closing) writes them back whole. */
+void block_node_writeback_begin(block_node *node);
+/* Writes back what block_node_writeback_begin let the caches keep; 0, or -1 with *errp. */
+int block_node_writeback_end(block_node *node, error **errp);
 int block_node_truncate(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
                         error **errp);
 /* Current length: virtual size for formats, file length for protocols (refreshed). */

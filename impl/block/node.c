@@ -291,6 +291,19 @@ int block_node_flush(block_node *node, error **errp)
     return 0;
 }
 
+void block_node_writeback_begin(block_node *node)
+{
+    if (node != NULL && !node->read_only && node->driver->writeback_begin)
+        node->driver->writeback_begin(node);
+}
+
+int block_node_writeback_end(block_node *node, error **errp)
+{
+    if (node != NULL && !node->read_only && node->driver->writeback_end)
+        return node->driver->writeback_end(node, errp);
+    return 0;
+}
+
 int block_node_truncate(block_node *node, uint64_t size, bool exact, block_preallocation prealloc, bool shrink_allowed,
                         error **errp)
 {

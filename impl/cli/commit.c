@@ -374,12 +374,13 @@ static int commit_data_copy(block_node *top, block_node *base, error **errp)
     if (commit_base_is_zero(&job, &job.base_zero, errp) < 0 || commit_dirty_map_build(&job, errp) < 0) {
         goto cleanup;
     }
+    block_node_writeback_begin(base);
     for (uint64_t i = 0; i < job.chunks; i++) {
         if (job.dirty[i] && commit_iteration_run(&job, i, errp) < 0) {
             goto cleanup;
         }
     }
-    if (block_node_flush(base, errp) < 0) {
+    if (block_node_writeback_end(base, errp) < 0 || block_node_flush(base, errp) < 0) {
         goto cleanup;
     }
     ret = 0;

@@ -645,8 +645,15 @@ static int convert_job_run(convert_job *job, bool progress)
         .consume = convert_batch_consume,
         .context = job,
     };
+    block_node_writeback_begin(job->target);
     if (pipeline_run(&pipeline) < 0)
+        return -1; /* closing the target writes back what its caches hold */
+    error *flush_err = NULL;
+    if (block_node_writeback_end(job->target, &flush_err) < 0) {
+        cli_error("error while writing metadata: %s", error_message(flush_err));
+        error_free(flush_err);
         return -1;
+    }
     if (job->compressed) {
         /* The empty compressed write tells the driver the stream has ended. */
         error *err = NULL;

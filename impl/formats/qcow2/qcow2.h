@@ -219,6 +219,7 @@ typedef struct qcow2_state {
     bool bitmaps_loaded;
     bool signaled_corruption;
     bool metadata_writeback;   /* refcount and L2 updates stay in the caches until flushed (whole tables) */
+    bool metadata_bulk;        /* writeback for a bulk copy (block_node_writeback_begin): refcounts grow first */
     /* compressed clusters decompressed ahead of the reader (qcow2_read): guest cluster i of the run
      * from inflated_start holds the data of L2 entry inflated_entries[i] */
     uint8_t *inflated;
@@ -410,6 +411,14 @@ void qcow2_close(block_node *node);
 void qcow2_metadata_writeback_begin(block_node *node, bool refcounts_first);
 /* Writes every dirty table in that order and returns to write-through. */
 int qcow2_metadata_writeback_end(block_node *node, error **errp);
+/* Before a write that makes metadata reachable from outside the caches (an L1 entry, a refcount
+ * table entry, the header) or before refcounts drop in a bulk copy: in write-back mode, writes the
+ * cached L2 tables and refcount blocks back (refcounts first). 0, or -1 with *errp. */
+int qcow2_metadata_barrier(block_node *node, error **errp);
+/* The driver table's writeback_begin, writeback_end and flush. */
+void qcow2_writeback_begin(block_node *node);
+int qcow2_writeback_end(block_node *node, error **errp);
+int qcow2_flush(block_node *node, error **errp);
 
 /* Forgets the clusters decompressed ahead (any change of guest data or of the clusters it lives in). */
 void qcow2_inflated_forget(qcow2_state *s);

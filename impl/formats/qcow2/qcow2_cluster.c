@@ -207,6 +207,8 @@ int qcow2_l1_entry_write(block_node *node, uint64_t index, error **errp)
                                        overlap);
     uint8_t raw[8];
     endian_store_be64(raw, s->l1_table[index]);
+    if (qcow2_metadata_barrier(node, errp) < 0)
+        return -1;
     return format_file_write(node->file, s->l1_table_offset + index * 8, 8, raw, errp);
 }
 
@@ -273,6 +275,8 @@ int qcow2_l1_grow(block_node *node, uint64_t min_size, bool exact, error **errp)
     uint8_t pointer[12];
     endian_store_be32(pointer, (uint32_t)new_size);
     endian_store_be64(pointer + 4, (uint64_t)new_offset);
+    if (qcow2_metadata_barrier(node, errp) < 0)
+        goto out;
     if (format_file_write(node->file, 36, sizeof(pointer), pointer, errp) < 0)
         goto out;
     uint64_t *table = memory_alloc_array(new_size, 8);
@@ -965,8 +969,10 @@ static int64_t qcow2_write_step(block_node *node, uint64_t offset, uint64_t leng
         if (s->extended_l2)
             endian_store_be64(slot + 8, bitmap);
     }
-    if (format_file_write(node->file, table_offset + index * s->l2_entry_size, count * s->l2_entry_size,
-                         table + index * s->l2_entry_size, errp) < 0)
+    if (s->metadata_writeback)
+        format_cache_mark_dirty(&s->l2_cache, table_offset);
+    else if (format_file_write(node->file, table_offset + index * s->l2_entry_size, count * s->l2_entry_size,
+                              table + index * s->l2_entry_size, errp) < 0)
         goto out;
     for (uint64_t i = 0; i < count; i++)
         qcow2_entry_free(node, old_entries[i], NULL);

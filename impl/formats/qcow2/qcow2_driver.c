@@ -435,6 +435,8 @@ void qcow2_close(block_node *node)
     qcow2_state *s = node->state;
     if (s == NULL)
         return;
+    if (s->metadata_writeback)
+        qcow2_metadata_writeback_end(node, NULL); /* what a bulk copy left in the caches, as qemu's close */
     if (s->writable && s->bitmaps_loaded)
         qcow2_bitmaps_store(node, NULL);
     if (s->writable && !s->unusable && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) &&
@@ -521,6 +523,9 @@ const block_driver block_driver_qcow2 = {
     .probe = qcow2_probe,
     .open = qcow2_open,
     .close = qcow2_close,
+    .flush = qcow2_flush,
+    .writeback_begin = qcow2_writeback_begin,
+    .writeback_end = qcow2_writeback_end,
     .read = qcow2_read,
     .write = qcow2_write,
     .write_compressed = qcow2_write_compressed,

@@ -211,6 +211,8 @@ static int64_t qcow2_refcount_area_place(block_node *node, uint64_t start_offset
     raw = memory_alloc_zero(table_size * 8);
     for (uint64_t i = 0; i < table_size; i++)
         endian_store_be64(raw + 8 * i, table[i]);
+    if (qcow2_metadata_barrier(node, errp) < 0)
+        goto out;
     if (format_file_write(node->file, table_offset, table_size * 8, raw, errp) < 0)
         goto out;
     uint8_t pointer[12];
@@ -285,6 +287,8 @@ static uint8_t *qcow2_refblock_obtain(block_node *node, uint64_t cluster_index, 
     if (table_index < s->refcount_table_entries) {
         uint8_t entry[8];
         endian_store_be64(entry, (uint64_t)new_block);
+        if (qcow2_metadata_barrier(node, errp) < 0)
+            return NULL;
         if (format_file_write(node->file, s->refcount_table_offset + table_index * 8, 8, entry, errp) < 0)
             return NULL;
         s->refcount_table[table_index] = (uint64_t)new_block;
@@ -344,6 +348,39 @@ int qcow2_metadata_writeback_end(block_node *node, error **errp)
     format_cache_set_dependency(&s->refblock_cache, NULL);
     s->metadata_writeback = false;
     return ret;
+}
+
+int qcow2_metadata_barrier(block_node *node, error **errp)
+{
+    qcow2_state *s = node->state;
+    if (!s->metadata_writeback)
+        return 0;
+    if (format_cache_flush(&s->refblock_cache, errp) < 0 || format_cache_flush(&s->l2_cache, errp) < 0)
+        return -1;
+    return 0;
+}
+
+void qcow2_writeback_begin(block_node *node)
+{
+    qcow2_state *s = node->state;
+    if (s->metadata_writeback)
+        return;
+    qcow2_metadata_writeback_begin(node, true);
+    s->metadata_bulk = true;
+}
+
+int qcow2_writeback_end(block_node *node, error **errp)
+{
+    qcow2_state *s = node->state;
+    if (!s->metadata_bulk)
+        return 0;
+    s->metadata_bulk = false;
+    return qcow2_metadata_writeback_end(node, errp);
+}
+
+int qcow2_flush(block_node *node, error **errp)
+{
+    return qcow2_metadata_barrier(node, errp);
 }
 
 /* qemu's update_refcount: adjusts every cluster of the range; on failure the applied part is reverted. */
@@ -422,6 +459,10 @@ fail:
 int qcow2_refcount_update(block_node *node, uint64_t offset, uint64_t length, uint64_t addend, bool decrease,
                           error **errp)
 {
+    qcow2_state *s = node->state;
+    /* the L2 change that dropped the references reaches the disk before the lower counts do */
+    if (decrease && s->metadata_bulk && qcow2_metadata_barrier(node, errp) < 0)
+        return -1;
     for (;;) {
         bool again = false;
         error *local = NULL;
