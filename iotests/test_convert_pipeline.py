@@ -164,3 +164,19 @@ def test_compare_reads_both_images_at_once(qimg, damaged):
     assert p.returncode == 4
     culprit = "b.qcow2" if damaged == "second" else "a.qcow2"
     assert p.stderr == f"qemu-img: Error while reading offset {bad} of {culprit}: Input/output error\n"
+
+
+@pytest.mark.parametrize("bs", ["64k", "1M", "8M"])
+def test_dd_stops_at_a_failed_read(qimg, bs):
+    """dd reads ahead of its writes (small blocks) or not (bs over 4 MiB); a failed read is reported
+    after the blocks before it, as qemu-img dd reports it."""
+    data = b"".join(text(CLUSTER, i) for i in range(160))
+    bad = 150 * CLUSTER
+    damaged_copy(qimg, "d.qcow2", data, bad)
+    p = qimg.run("dd", "-f", "qcow2", "-O", "raw", f"bs={bs}", "if=d.qcow2", "of=out.raw")
+    assert p.returncode == 1
+    assert p.stderr == "qemu-img: error while reading from input image file: Input/output error\n"
+    out = qimg.read("out.raw")
+    block = {"64k": CLUSTER, "1M": 1 << 20, "8M": 8 << 20}[bs]
+    before = bad // block * block  # what the blocks before the failing one hold
+    assert out[:before] == data[:before]

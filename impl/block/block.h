@@ -352,6 +352,11 @@ typedef struct block_file_identity {
  * do not fit or one cannot be identified (callers then assume files are shared). */
 bool block_node_file_identities(const block_node *node, bool backing, block_file_identity *ids, size_t max,
                                 size_t *count);
+
+/* Whether a host file that writes to target reach (not its read-only backing chain) is also one
+ * that reads of source (with its backing chain) reach; true when it cannot tell. Reads of source
+ * may then not overlap writes to target in time. */
+bool block_node_files_shared(const block_node *target, const block_node *source);
 /* Frees node like block_node_close, but the format skips what it writes only when an image is
  * closed (parallels: clearing the in-use mark, trimming the file): what qemu-img leaves behind
  * when a command fails and exits with the image still open. Data already written stays. */

@@ -135,6 +135,22 @@ bool block_node_file_identities(const block_node *node, bool backing, block_file
     return !backing || block_node_file_identities(node->backing, backing, ids, max, count);
 }
 
+enum { BLOCK_FILES_COMPARED_MAX = 256 };
+
+bool block_node_files_shared(const block_node *target, const block_node *source)
+{
+    block_file_identity written[BLOCK_FILES_COMPARED_MAX], read[BLOCK_FILES_COMPARED_MAX];
+    size_t written_count = 0, read_count = 0;
+    if (!block_node_file_identities(target, false, written, BLOCK_FILES_COMPARED_MAX, &written_count) ||
+        !block_node_file_identities(source, true, read, BLOCK_FILES_COMPARED_MAX, &read_count))
+        return true;
+    for (size_t i = 0; i < written_count; i++)
+        for (size_t j = 0; j < read_count; j++)
+            if (written[i].device == read[j].device && written[i].inode == read[j].inode)
+                return true;
+    return false;
+}
+
 void block_node_close(block_node *node)
 {
     if (node == NULL)

@@ -28,8 +28,8 @@ enum {
     CONVERT_REQUEST_SECTORS_MAX = 4194303,  /* largest block status query, in sectors */
     CONVERT_PARALLEL_MAX = 16,
     CONVERT_PIPELINE_DEPTH = 3, /* reading ahead of writing by this many requests keeps both busy */
-    CONVERT_FILES_MAX = 256,
-    CONVERT_BATCH_PIECES = 64,  /* requests read ahead into one buffer (2 MiB of 64 KiB clusters, with gaps) */    /* host files compared to decide whether reads may overlap writes */
+    CONVERT_BATCH_PIECES = 64,  /* requests read ahead into one buffer (1 MiB of 64 KiB clusters, with gaps) */
+    CONVERT_BATCH_SECTORS = 2048, /* 1 MiB: what a buffer holds of requests after its first */    /* host files compared to decide whether reads may overlap writes */
 };
 
 /* What a run of sectors needs on the target. */
@@ -468,6 +468,7 @@ typedef struct convert_piece {
     convert_kind kind;
     bool whole_copy; /* copied by offloading, nothing read */
     bool counted;    /* part of the progress total */
+    bool needs_read; /* its data comes from the sources */
     convert_piece_status status;
     error *err;
 } convert_piece;
@@ -479,10 +480,11 @@ typedef struct convert_batch {
     convert_piece pieces[CONVERT_BATCH_PIECES];
 } convert_batch;
 
-/* Plans the request at job->next_sector and reads its data into buf from *used sectors on.
- * Returns false, changing nothing, when its data does not fit the buffer's rest (it opens the
- * next batch); true when the piece is made (it may be a failure, which ends the stream). */
-static bool convert_piece_produce(convert_job *job, convert_piece *piece, uint8_t *buf, uint64_t *used)
+/* Plans the request at job->next_sector, its data to go to buf from *used sectors on (zeroes are
+ * put there at once; reads wait for convert_batch_read). Returns false, changing nothing, when its
+ * data does not fit the rest of the batch (it opens the next one); true when the piece is made (a
+ * failed plan ends the stream). */
+static bool convert_piece_plan(convert_job *job, convert_piece *piece, uint8_t *buf, uint64_t *used)
 {
     uint64_t sector = job->next_sector;
     int64_t chunk = convert_job_chunk_plan(job, sector);
@@ -497,20 +499,14 @@ static bool convert_piece_produce(convert_job *job, convert_piece *piece, uint8_
         n = job->buffer_sectors;
     bool whole_copy = job->copy_range && kind == CONVERT_KIND_DATA;
     bool buffered = (kind == CONVERT_KIND_DATA && !whole_copy) || (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO);
-    if (buffered && *used > 0 && *used + n > job->buffer_sectors)
+    if (buffered && *used > 0 && *used + n > CONVERT_BATCH_SECTORS)
         return false; /* the plan is kept in the job: the next batch makes the same piece */
     *piece = (convert_piece){.sector = sector, .count = n, .buffer_at = *used, .whole_copy = whole_copy};
     piece->counted = kind == CONVERT_KIND_DATA || (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO);
-    uint8_t *data = buf + *used * CONVERT_SECTOR;
-    if (kind == CONVERT_KIND_DATA && !whole_copy) {
-        if (convert_job_read(job, sector, n, data, &piece->err) < 0) {
-            piece->status = CONVERT_PIECE_READ_FAILED;
-            job->next_sector = job->total_sectors;
-            return true;
-        }
-    } else if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO) {
+    piece->needs_read = kind == CONVERT_KIND_DATA && !whole_copy;
+    if (job->min_sparse == 0 && kind == CONVERT_KIND_ZERO) {
         kind = CONVERT_KIND_DATA;
-        memset(data, 0, (size_t)(n * CONVERT_SECTOR));
+        memset(buf + *used * CONVERT_SECTOR, 0, (size_t)(n * CONVERT_SECTOR));
     }
     if (buffered)
         *used += n;
@@ -519,8 +515,53 @@ static bool convert_piece_produce(convert_job *job, convert_piece *piece, uint8_
     return true;
 }
 
-/* The reading stage: plans requests from the block status and reads their data into buf while they
- * fit (pipeline_produce_fn). */
+/* Reads pieces [first, last] of the batch, which follow one another in the image and in buf, with
+ * one request (the source then sees one large read: compressed clusters are decompressed in place);
+ * when it fails, piece by piece, so that the failure is the piece's as a sequential copy reports it.
+ * Returns the index of the failed piece, or SIZE_MAX. */
+static size_t convert_batch_read_run(convert_job *job, convert_batch *batch, size_t first, size_t last, uint8_t *buf)
+{
+    convert_piece *start = &batch->pieces[first];
+    convert_piece *end = &batch->pieces[last];
+    uint64_t count = end->sector + end->count - start->sector;
+    error *err = NULL;
+    if (convert_job_read(job, start->sector, count, buf + start->buffer_at * CONVERT_SECTOR, &err) == 0)
+        return SIZE_MAX;
+    error_free(err);
+    for (size_t i = first; i <= last; i++) {
+        convert_piece *piece = &batch->pieces[i];
+        if (convert_job_read(job, piece->sector, piece->count, buf + piece->buffer_at * CONVERT_SECTOR, &piece->err) < 0) {
+            piece->status = CONVERT_PIECE_READ_FAILED;
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* Reads the data of the batch's pieces, runs of neighbours together; a failed read ends the batch
+ * and the stream at its piece. */
+static void convert_batch_read(convert_job *job, convert_batch *batch, uint8_t *buf)
+{
+    for (size_t i = 0; i < batch->count; i++) {
+        if (!batch->pieces[i].needs_read || batch->pieces[i].status != CONVERT_PIECE_READY)
+            continue;
+        size_t last = i;
+        while (last + 1 < batch->count && batch->pieces[last + 1].needs_read &&
+               batch->pieces[last + 1].status == CONVERT_PIECE_READY &&
+               batch->pieces[last + 1].buffer_at == batch->pieces[last].buffer_at + batch->pieces[last].count)
+            last++;
+        size_t failed = convert_batch_read_run(job, batch, i, last, buf);
+        if (failed != SIZE_MAX) {
+            batch->count = failed + 1;
+            job->next_sector = job->total_sectors;
+            return;
+        }
+        i = last;
+    }
+}
+
+/* The reading stage: plans requests from the block status while their data fits the buffer, then
+ * reads it (pipeline_produce_fn). */
 static int convert_batch_produce(void *context, void *item, uint8_t *buf)
 {
     convert_job *job = context;
@@ -528,12 +569,13 @@ static int convert_batch_produce(void *context, void *item, uint8_t *buf)
     uint64_t used = 0;
     while (batch->count < job->batch_pieces && job->next_sector < job->total_sectors) {
         convert_piece *piece = &batch->pieces[batch->count];
-        if (!convert_piece_produce(job, piece, buf, &used))
+        if (!convert_piece_plan(job, piece, buf, &used))
             break;
         batch->count++;
         if (piece->status != CONVERT_PIECE_READY)
             break;
     }
+    convert_batch_read(job, batch, buf);
     return batch->count > 0;
 }
 
@@ -579,21 +621,12 @@ static int convert_batch_consume(void *context, void *item, uint8_t *buf)
     return ret;
 }
 
-/* Whether some host file of the target (not of its read-only backing chain) is also one that the
- * sources read: then reads and writes must not overlap in time. */
+/* Whether a source reads a host file the target writes: then reads and writes must not overlap. */
 static bool convert_job_files_shared(const convert_job *job)
 {
-    block_file_identity target[CONVERT_FILES_MAX], sources[CONVERT_FILES_MAX];
-    size_t target_count = 0, source_count = 0;
-    if (!block_node_file_identities(job->target, false, target, CONVERT_FILES_MAX, &target_count))
-        return true;
     for (size_t i = 0; i < job->source_count; i++)
-        if (!block_node_file_identities(job->sources[i].node, true, sources, CONVERT_FILES_MAX, &source_count))
+        if (block_node_files_shared(job->target, job->sources[i].node))
             return true;
-    for (size_t i = 0; i < target_count; i++)
-        for (size_t j = 0; j < source_count; j++)
-            if (target[i].device == sources[j].device && target[i].inode == sources[j].inode)
-                return true;
     return false;
 }
 

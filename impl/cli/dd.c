@@ -7,6 +7,7 @@
 #include "arguments.h"
 #include "common.h"
 #include "../util/memory.h"
+#include "../util/pipeline.h"
 
 /* Operands seen on the command line. */
 enum {
@@ -18,7 +19,11 @@ enum {
 };
 
 /* Reads are batched up to about this many bytes (whole blocks); writes go one block at a time. */
-enum { DD_BATCH_BYTES = 1024 * 1024 };
+enum {
+    DD_BATCH_BYTES = 1024 * 1024,
+    DD_PIPELINE_DEPTH = 2,                 /* batches read ahead of the writes */
+    DD_PIPELINE_BYTES_MAX = 4 * 1024 * 1024, /* larger blocks (bs=) go one at a time, as qemu's one buffer */
+};
 
 /* The parsed operands of one dd run. */
 typedef struct dd_settings {
@@ -85,45 +90,106 @@ static int dd_output_create(const char *filename, const char *format, uint64_t s
     return ret < 0 ? -1 : 0;
 }
 
-/* Copies input [position, end) to output from offset 0 in whole blocks (the last may be short),
- * one write request per block; returns 0 or -1 after printing qemu's message. */
-static int dd_data_copy(block_node *input, block_node *output, uint64_t position, uint64_t end, uint64_t block_size)
+/* The copy: input [position, end) to output from offset 0. */
+typedef struct dd_copy {
+    block_node *input;
+    block_node *output;
+    uint64_t position;   /* where the reading stage goes on */
+    uint64_t end;
+    uint64_t block_size;
+    uint64_t batch;      /* bytes read at once: whole blocks */
+    uint64_t input_start; /* the input offset written at output offset 0 */
+} dd_copy;
+
+/* What the reading stage read, for the writing stage. */
+typedef struct dd_piece {
+    uint64_t position;
+    uint64_t length;
+    error *err;          /* the read failed */
+} dd_piece;
+
+/* The reading stage: the next batch of whole blocks; when its read fails, the blocks are read one
+ * by one so that those before the failing one are still written, as qemu-img dd reading block by
+ * block writes them (pipeline_produce_fn). */
+static int dd_piece_produce(void *context, void *item, uint8_t *buf)
 {
-    uint64_t batch = block_size;
-    if (batch < DD_BATCH_BYTES)
-        batch = (DD_BATCH_BYTES / block_size) * block_size;
-    uint8_t *buf = memory_alloc_aligned((size_t)batch);
-    uint64_t out_position = 0;
-    error *err = NULL;
-    int ret = 0;
-    while (position < end) {
-        uint64_t length = end - position < batch ? end - position : batch;
-        if (block_node_read(input, position, (size_t)length, buf, &err) < 0) {
-            cli_error("error while reading from input image file: %s", error_message(err));
-            ret = -1;
-            goto cleanup;
-        }
-        /* One write per block, as qemu-img: formats that place metadata as they allocate
-         * (qed's L2 tables) lay the file out by request. */
-        for (uint64_t done = 0; done < length; done += block_size) {
-            uint64_t piece = length - done < block_size ? length - done : block_size;
-            if (block_node_write(output, out_position + done, (size_t)piece, buf + done, 0, &err) < 0) {
-                cli_error("error while writing to output image file: %s", error_message(err));
-                ret = -1;
-                goto cleanup;
-            }
-        }
-        position += length;
-        out_position += length;
+    dd_copy *copy = context;
+    dd_piece *piece = item;
+    if (copy->position >= copy->end)
+        return 0;
+    piece->position = copy->position;
+    uint64_t length = copy->end - copy->position < copy->batch ? copy->end - copy->position : copy->batch;
+    piece->length = length;
+    copy->position += length;
+    if (block_node_read(copy->input, piece->position, (size_t)length, buf, &piece->err) == 0)
+        return 1;
+    copy->position = copy->end; /* nothing is read after a failure */
+    error *batch_err = piece->err;
+    piece->err = NULL;
+    for (piece->length = 0; piece->length < length; piece->length += copy->block_size) {
+        uint64_t block = length - piece->length < copy->block_size ? length - piece->length : copy->block_size;
+        if (block_node_read(copy->input, piece->position + piece->length, (size_t)block, buf + piece->length,
+                            &piece->err) < 0)
+            break;
     }
-    if (block_node_flush(output, &err) < 0) {
-        cli_error("error while writing to output image file: %s", error_message(err));
+    if (piece->err == NULL) /* the batch failed but no block alone does: its failure stands */
+        piece->err = batch_err;
+    else
+        error_free(batch_err);
+    return 1;
+}
+
+/* The writing stage: one write request per block, as qemu-img (formats that place metadata as
+ * they allocate, qed's L2 tables, lay the file out by request), then the read failure that ended
+ * the piece, if one did; prints qemu's message and returns -1 on a failure (pipeline_consume_fn). */
+static int dd_piece_consume(void *context, void *item, uint8_t *buf)
+{
+    dd_copy *copy = context;
+    dd_piece *piece = item;
+    int ret = 0;
+    for (uint64_t done = 0; done < piece->length && ret == 0; done += copy->block_size) {
+        uint64_t length = piece->length - done < copy->block_size ? piece->length - done : copy->block_size;
+        error *err = NULL;
+        if (block_node_write(copy->output, piece->position - copy->input_start + done, (size_t)length, buf + done, 0,
+                             &err) < 0) {
+            cli_error("error while writing to output image file: %s", error_message(err));
+            error_free(err);
+            ret = -1;
+        }
+    }
+    if (ret == 0 && piece->err) {
+        cli_error("error while reading from input image file: %s", error_message(piece->err));
         ret = -1;
     }
-cleanup:
-    error_free(err);
-    free(buf);
+    error_free(piece->err);
     return ret;
+}
+
+/* Copies input [position, end) to output from offset 0 in whole blocks (the last may be short),
+ * reading ahead of the writes when the two share no file and the blocks are small; returns 0 or -1
+ * after printing qemu's message. */
+static int dd_data_copy(block_node *input, block_node *output, uint64_t position, uint64_t end, uint64_t block_size)
+{
+    dd_copy copy = {input, output, position, end, block_size, block_size, position};
+    if (copy.batch < DD_BATCH_BYTES)
+        copy.batch = (DD_BATCH_BYTES / block_size) * block_size;
+    pipeline_config pipeline = {
+        .depth = copy.batch <= DD_PIPELINE_BYTES_MAX && !block_node_files_shared(output, input) ? DD_PIPELINE_DEPTH : 1,
+        .buffer_size = (size_t)copy.batch,
+        .item_size = sizeof(dd_piece),
+        .produce = dd_piece_produce,
+        .consume = dd_piece_consume,
+        .context = &copy,
+    };
+    if (pipeline_run(&pipeline) < 0)
+        return -1;
+    error *err = NULL;
+    if (block_node_flush(output, &err) < 0) {
+        cli_error("error while writing to output image file: %s", error_message(err));
+        error_free(err);
+        return -1;
+    }
+    return 0;
 }
 
 /* The options of dd, in qemu-img's order. */
