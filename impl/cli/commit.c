@@ -375,6 +375,7 @@ static int commit_data_copy(block_node *top, block_node *base, error **errp)
         goto cleanup;
     }
     block_node_writeback_begin(base);
+    block_node_streaming_set(base); /* each chunk is written once, in ascending order */
     for (uint64_t i = 0; i < job.chunks; i++) {
         if (job.dirty[i] && commit_iteration_run(&job, i, errp) < 0) {
             goto cleanup;

@@ -239,6 +239,37 @@ static void test_compression_round_trips(void **state)
     assert_int_equal(format_compress(FORMAT_COMPRESSION_DEFLATE, packed, 1024, plain, sizeof(plain)), -2);
 }
 
+/* A codec kept from one cluster to the next compresses each exactly as a fresh one does (the file
+ * stays byte-identical) and decompresses each whole. */
+static void test_codec_reuse_is_invisible(void **state)
+{
+    (void)state;
+    static uint8_t plain[4][8192], fresh[8192], reused[8192], back[8192];
+    for (size_t k = 0; k < 4; k++)
+        for (size_t i = 0; i < sizeof(plain[k]); i++)
+            plain[k][i] = (uint8_t)((i / (k + 3)) ^ (k * 31));
+    for (int type = FORMAT_COMPRESSION_DEFLATE; type <= FORMAT_COMPRESSION_ZSTD; type++) {
+        format_codec codec = {0};
+        for (size_t round = 0; round < 3; round++)
+            for (size_t k = 0; k < 4; k++) {
+                long a = format_compress((format_compression)type, fresh, sizeof(fresh) - 1, plain[k], sizeof(plain[k]));
+                long b = format_codec_compress(&codec, (format_compression)type, reused, sizeof(reused) - 1, plain[k],
+                                               sizeof(plain[k]));
+                assert_true(a > 0);
+                assert_int_equal(a, b);
+                assert_memory_equal(fresh, reused, (size_t)a);
+                assert_int_equal(format_codec_decompress(&codec, (format_compression)type, back, sizeof(back), reused,
+                                                         (size_t)b),
+                                 0);
+                assert_memory_equal(back, plain[k], sizeof(back));
+                /* a damaged stream fails without spoiling the next cluster */
+                reused[0] ^= 0xff;
+                format_codec_decompress(&codec, (format_compression)type, back, sizeof(back), reused, (size_t)b);
+            }
+        format_codec_free(&codec);
+    }
+}
+
 /* Deflate streams as qcow2 finds them: followed by the rest of their last sector, longer than the
  * cluster, or damaged; the fast decoder and zlib must agree with zlib's verdict alone. */
 static void test_deflate_streams_qemu_accepts(void **state)
@@ -294,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_refmap_widens_past_two_bytes),
         cmocka_unit_test(test_check_statistics_count_fragments),
         cmocka_unit_test(test_compression_round_trips),
+        cmocka_unit_test(test_codec_reuse_is_invisible),
         cmocka_unit_test(test_deflate_streams_qemu_accepts),
         cmocka_unit_test(test_ranges_and_alignment),
     };
