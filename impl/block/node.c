@@ -326,7 +326,7 @@ int block_node_truncate(block_node *node, uint64_t size, bool exact, block_preal
     if (node->read_only)
         return error_set(errp, "Image is read-only");
     if (node->driver->truncate == NULL)
-        return error_set(errp, "Image format driver does not support resize");
+        return error_set_errnum(errp, ENOTSUP, "Image format driver does not support resize");
     return node->driver->truncate(node, size, exact, prealloc, shrink_allowed, errp);
 }
 
