@@ -19,7 +19,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 DEB_PACKAGES := gcc make zlib1g-dev libzstd-dev libbz2-dev libisal-dev libssl-dev nettle-dev cryptsetup-bin python3-cryptography libcmocka-dev python3 python3-pytest clang \
 	libclang-rt-14-dev afl++ strace qemu-utils bzip2 time
 
-.PHONY: all deps asan check unit iotests golden fuzz afl fuzz-replay fuzz-smoke bench clean demo difftest
+.PHONY: all deps asan check unit iotests golden fuzz afl fuzz-replay fuzz-smoke bench clean demo difftest crash-check
 
 all: deps $(BUILD)/qemu-img $(BUILD)/qimg-io
 
@@ -76,6 +76,12 @@ iotests: all
 
 bench: all
 	@python3 ci/bench.py
+
+# Crash consistency: every in-place command killed at each of its writes, flushes and truncates
+# (CRASH_FLAGS=--sample N for a sample; not part of make check, which runs iotests/test_writeback_crash.py).
+CRASH_FLAGS ?= --all
+crash-check: all
+	@python3 tools/crash/crash_sweep.py $(CRASH_FLAGS)
 
 # Differential sweep against upstream qemu-img 10.2 (not part of make check; skips without an oracle).
 ORACLE ?= ../shared/oracle/qemu-img

@@ -44,3 +44,21 @@ def test_commit_killed_leaves_a_consistent_base(qimg, n):
     qimg.ok("convert", "-n", "-f", "raw", "-O", "qcow2", "-B", "base.qcow2", "data.raw", "top.qcow2")
     killed_at(qimg, n, "commit", "-q", "top.qcow2")
     consistent(qimg, "base.qcow2")
+
+
+@pytest.mark.parametrize("n", [1, 5, 60, 120, 135, 136, 137, 138, 139, 140])
+def test_convert_over_data_killed_leaves_a_consistent_image(qimg, n):
+    """convert -n over an image that has data where the source has none: the zeroed clusters are
+    freed, and their lower refcounts must not reach the disk before the L2 entries that drop them
+    (found by tools/crash/crash_sweep.py)."""
+    old = bytearray(8 << 20)
+    for offset, length in ((0, 1 << 20), (3 << 20, 512 << 10), ((6 << 20) + 4096, 700 << 10)):
+        old[offset:offset + length] = incompressible(length)
+    qimg.write("old.raw", 0, bytes(old))
+    qimg.ok("convert", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=4096", "old.raw", "out.qcow2")
+    new = bytearray(8 << 20)
+    for offset, length in ((512 << 10, 2 << 20), (5 << 20, 1 << 20)):
+        new[offset:offset + length] = incompressible(length)[::-1]
+    qimg.write("new.raw", 0, bytes(new))
+    killed_at(qimg, n, "convert", "-n", "-f", "raw", "-O", "qcow2", "new.raw", "out.qcow2")
+    consistent(qimg, "out.qcow2")

@@ -580,8 +580,12 @@ int qcow2_clusters_free(block_node *node, uint64_t offset, uint64_t size, error 
 {
     /* qemu's qcow2_free_clusters: one attempt; a refcount block that had to be allocated first (-EAGAIN)
      * or any other failure is reported and the clusters leak */
+    qcow2_state *s = node->state;
     bool again = false;
     error *local = NULL;
+    /* in a bulk copy the L2 change that dropped the references reaches the disk before the lower counts do */
+    if (s->metadata_bulk && qcow2_metadata_barrier(node, errp) < 0)
+        return -1;
     if (qcow2_refcount_update_inner(node, offset, size, 1, true, &again, &local) == 0)
         return 0;
     report_text("qcow2_free_clusters failed: %s\n",
