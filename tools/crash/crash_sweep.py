@@ -26,6 +26,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KINDS = ("pwrite64", "ftruncate", "fallocate", "fdatasync")
+RESIZABLE = ("qcow2", "qed", "raw")  # the others refuse resize, as in qemu-img 10.2
 MIB = 1 << 20
 
 
@@ -66,7 +67,8 @@ def scenarios():
     for fmt, options in (("qcow2", ["-o", "cluster_size=4096"]), ("qcow", []), ("qed", ["-o", "cluster_size=4096"]),
                          ("vdi", []), ("vmdk", []), ("vpc", []), ("vhdx", []), ("parallels", []), ("raw", [])):
         setup = (lambda f, o: lambda tool, d: image_from_raw(tool, d, f, o))(fmt, options)
-        out.append(Scenario(f"{fmt} resize +8M", fmt, setup, ["resize", "-f", fmt, "img", "+8M"]))
+        if fmt in RESIZABLE:
+            out.append(Scenario(f"{fmt} resize +8M", fmt, setup, ["resize", "-f", fmt, "img", "+8M"]))
 
         def overwrite(tool, d, f=fmt, o=options):
             image_from_raw(tool, d, f, o)
