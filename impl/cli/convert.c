@@ -29,7 +29,7 @@ enum {
     CONVERT_PARALLEL_MAX = 16,
     CONVERT_PIPELINE_DEPTH = 3, /* reading ahead of writing by this many requests keeps both busy */
     CONVERT_BATCH_PIECES = 64,  /* requests read ahead into one buffer (1 MiB of 64 KiB clusters, with gaps) */
-    CONVERT_BATCH_SECTORS = 2048, /* 1 MiB: what a buffer holds of requests after its first */    /* host files compared to decide whether reads may overlap writes */
+    CONVERT_BATCH_SECTORS = 2048, /* 1 MiB: what a buffer holds of requests after its first */
 };
 
 /* What a run of sectors needs on the target. */
